@@ -1,0 +1,37 @@
+/** `bun run api`: one API process. Reads its settings from the environment (api/config.ts). */
+import { loadEnvOrExit } from '../shared/config/env.ts'
+import { createDynamoClient } from '../shared/dynamo/client.ts'
+import { BatchingProducer } from '../shared/kafka/batching-producer.ts'
+import { createLogger } from '../shared/log/logger.ts'
+import { Registry } from '../shared/metrics/registry.ts'
+import { onShutdown } from '../shared/process/shutdown.ts'
+import { createApp } from './app.ts'
+import { ApiSettings } from './config.ts'
+
+const s = loadEnvOrExit(ApiSettings)
+const log = createLogger('api', s.LOG_LEVEL, { pid: process.pid })
+const registry = new Registry()
+const produceLatency = registry.histogram('api_produce_seconds', 'Time Kafka took to acknowledge one batched send')
+const producer = new BatchingProducer({
+  brokers: s.KAFKA_BROKERS.split(','),
+  clientId: `${s.KAFKA_CLIENT_ID}-api`,
+  lingerMs: s.PRODUCE_LINGER_MS,
+  maxBatchMessages: s.PRODUCE_MAX_BATCH,
+  maxInFlight: s.PRODUCE_MAX_IN_FLIGHT,
+  deadlineMs: s.PRODUCE_DEADLINE_MS
+}, { onSend: (n, secs, ok) => produceLatency.observe({ outcome: ok ? 'ok' : 'error' }, secs) })
+const db = createDynamoClient(s, { requestTimeoutMs: 700 })
+
+let draining = false
+const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draining: () => draining })
+
+await producer.connect([s.TOPIC_COMMANDS])
+app.listen({ port: s.PORT, hostname: s.HOST, maxRequestBodySize: s.BODY_LIMIT_BYTES })
+log.info('api_listening', { host: s.HOST, port: s.PORT })
+
+onShutdown(log, s.SHUTDOWN_GRACE_MS, [
+  ['drain', async () => { draining = true; await Bun.sleep(s.DRAIN_DELAY_MS) }],
+  ['http', async () => { await app.stop() }],
+  ['producer', () => producer.close()],
+  ['dynamodb', () => db.destroy()]
+])

@@ -1,0 +1,25 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { Type } from '@sinclair/typebox'
+
+const port = (def: number, description: string) => Type.Integer({ default: def, minimum: 1024, maximum: 65535, description })
+
+/** Settings of the local stack (`npm start`, `npm test`); each role has its own settings on top. */
+export const StackSettings = Type.Object({
+  STACK_DATA_DIR: Type.String({ default: '.data', minLength: 1, description: 'folder for the stack’s data, logs and local.env' }),
+  MAVEN_REPO: Type.String({ default: join(homedir(), '.cache', 'road-warrior', 'm2'), minLength: 1, description: 'Maven local repository for Kafka’s jars' }),
+  KAFKA_PORT: port(9092, 'Kafka client port on 127.0.0.1'),
+  KAFKA_CONTROLLER_PORT: port(9093, 'Kafka KRaft controller port on 127.0.0.1'),
+  KAFKA_HEAP_MB: Type.Integer({ default: 512, minimum: 256, maximum: 8192 }),
+  DYNAMODB_PORT: port(8000, 'dynalite port on 127.0.0.1'),
+  HAPROXY_PORT: port(8080, 'the API’s public port (HAProxy) on 127.0.0.1'),
+  HAPROXY_STATS_PORT: port(8404, 'HAProxy stats page port on 127.0.0.1'),
+  API_BASE_PORT: port(3001, 'first API process port; the next ones follow'),
+  UPDATER_BASE_PORT: port(3101, 'first updater health port'),
+  NOTIFIER_BASE_PORT: port(3201, 'first notifier health port'),
+  API_COUNT: Type.Integer({ default: 2, minimum: 1, maximum: 32, description: 'API processes behind HAProxy' }),
+  UPDATER_COUNT: Type.Integer({ default: 2, minimum: 1, maximum: 64, description: 'updater processes (each owns COMMAND_PARTITIONS / UPDATER_COUNT partitions)' }),
+  NOTIFIER_COUNT: Type.Integer({ default: 1, minimum: 0, maximum: 64, description: 'notifier processes' }),
+  COMMAND_PARTITIONS: Type.Integer({ default: 12, minimum: 1, maximum: 1000 }),
+  LOG_LEVEL: Type.String({ default: 'info' })
+})

@@ -1,0 +1,95 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { type Static } from '@sinclair/typebox'
+import { type Logger } from '../../shared/log/logger.ts'
+import { dynaliteService } from '../dynalite/service.ts'
+import { haproxyService } from '../haproxy/service.ts'
+import { brokerService, kafkaClasspath, prepareBroker } from '../kafka/broker.ts'
+import { provision } from '../provision.ts'
+import { httpOk, pollUntil, type ServiceSpec } from './service.ts'
+import { type StackSettings } from './settings.ts'
+import { Supervisor } from './supervisor.ts'
+
+export const repoRoot = resolve(import.meta.dir, '..', '..')
+
+export type Settings = Static<typeof StackSettings>
+
+/** Everything the roles and the tests need to reach the stack, as environment variables. */
+export function stackEnv (s: Settings, secrets: Record<string, string>): Record<string, string> {
+  return {
+    KAFKA_BROKERS: `127.0.0.1:${s.KAFKA_PORT}`,
+    DYNAMODB_ENDPOINT: `http://127.0.0.1:${s.DYNAMODB_PORT}`,
+    AWS_REGION: 'local',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    KAFKA_REPLICATION_FACTOR: '1',
+    COMMAND_PARTITIONS: String(s.COMMAND_PARTITIONS),
+    API_URL: `http://127.0.0.1:${s.HAPROXY_PORT}`,
+    HAPROXY_STATS_URL: `http://127.0.0.1:${s.HAPROXY_STATS_PORT}/`,
+    LOG_LEVEL: s.LOG_LEVEL,
+    ...secrets
+  }
+}
+
+/** Kafka and dynalite, started and provisioned. */
+export async function startInfra (sup: Supervisor, s: Settings, dataDir: string, env: Record<string, string>, log: Logger): Promise<void> {
+  requireTool('java', 'Java 17+ (Debian: apt-get install -y openjdk-17-jre-headless)')
+  requireTool('mvn', 'Apache Maven (Debian: apt-get install -y maven)')
+  const [classpath] = await Promise.all([
+    kafkaClasspath(resolve(s.MAVEN_REPO), log),
+    sup.start(dynaliteService(s.DYNAMODB_PORT, join(dataDir, 'dynalite')))
+  ])
+  const broker = { dataDir: join(dataDir, 'kafka'), port: s.KAFKA_PORT, controllerPort: s.KAFKA_CONTROLLER_PORT, heapMb: s.KAFKA_HEAP_MB, mavenRepo: s.MAVEN_REPO, extra: brokerExtras(env) }
+  const config = await prepareBroker(broker, classpath, log)
+  await sup.start(brokerService(broker, classpath, config))
+  await provision({ ...process.env, ...env }, log)
+  log.info('stack_provisioned')
+}
+
+/** Broker properties from KAFKA_BROKER_<PROP> variables, e.g. KAFKA_BROKER_LOG_CLEANER_BACKOFF_MS=1000. */
+function brokerExtras (env: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) {
+    if (k.startsWith('KAFKA_BROKER_') && v !== undefined) out[k.slice(13).toLowerCase().replace(/_/g, '.')] = v
+  }
+  return out
+}
+
+export interface RoleSpecOptions { name: string, script: string, port: number, env: Record<string, string> }
+
+export function roleService (o: RoleSpecOptions): ServiceSpec {
+  return {
+    name: o.name,
+    cmd: [process.execPath, join(repoRoot, o.script)],
+    cwd: repoRoot,
+    env: { ...o.env, PORT: String(o.port) },
+    restart: true,
+    readyTimeoutMs: 60_000,
+    stopTimeoutMs: 20_000,
+    ready: signal => pollUntil(o.name, () => httpOk(`http://127.0.0.1:${o.port}/readyz`), signal)
+  }
+}
+
+/** The roles: API processes behind HAProxy, pinned updaters, notifiers. */
+export async function startRoles (sup: Supervisor, s: Settings, dataDir: string, env: Record<string, string>): Promise<void> {
+  const apiPorts = Array.from({ length: s.API_COUNT }, (_, i) => s.API_BASE_PORT + i)
+  await Promise.all(apiPorts.map((port, i) => sup.start(roleService({ name: `api-${i + 1}`, script: 'api/main.ts', port, env }))))
+  await sup.start(haproxyService({ port: s.HAPROXY_PORT, statsPort: s.HAPROXY_STATS_PORT, backends: apiPorts, healthPath: '/readyz' }, dataDir))
+  await Promise.all(Array.from({ length: s.UPDATER_COUNT }, (_, i) => sup.start(roleService({
+    name: `updater-${i + 1}`, script: 'updater/main.ts', port: s.UPDATER_BASE_PORT + i,
+    env: { ...env, UPDATER_INDEX: String(i), UPDATER_COUNT: String(s.UPDATER_COUNT) }
+  }))))
+  await Promise.all(Array.from({ length: s.NOTIFIER_COUNT }, (_, i) => sup.start(roleService({
+    name: `notifier-${i + 1}`, script: 'notifier/main.ts', port: s.NOTIFIER_BASE_PORT + i, env
+  }))))
+}
+
+export function ensureDir (dir: string): string {
+  const abs = resolve(repoRoot, dir)
+  if (!existsSync(abs)) mkdirSync(abs, { recursive: true })
+  return abs
+}
+
+function requireTool (name: string, hint: string): void {
+  if (!Bun.which(name)) throw new Error(`${name} not found on PATH: install ${hint}`)
+}

@@ -1,0 +1,36 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { Agent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+
+export interface DynamoSettingsValues {
+  DYNAMODB_ENDPOINT?: string
+  AWS_REGION: string
+}
+
+/**
+ * One DynamoDB client per process. Against a local endpoint (dynalite) it signs with fixed dummy
+ * credentials; against AWS the SDK's default credential chain applies. Timeouts stay well inside
+ * the 800 ms web budget's worst case, and the SDK's own retries are bounded.
+ */
+export function createDynamoClient (s: DynamoSettingsValues, opts: { requestTimeoutMs?: number, maxAttempts?: number, maxSockets?: number } = {}): DynamoDBDocumentClient {
+  const local = s.DYNAMODB_ENDPOINT !== undefined && /^http:\/\/(127\.|localhost)/.test(s.DYNAMODB_ENDPOINT)
+  const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64 }
+  const client = new DynamoDBClient({
+    region: s.AWS_REGION,
+    endpoint: s.DYNAMODB_ENDPOINT,
+    maxAttempts: opts.maxAttempts ?? 3,
+    ...(local && { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 1000,
+      requestTimeout: opts.requestTimeoutMs ?? 3000,
+      httpAgent: new Agent(agentOpts),
+      httpsAgent: new HttpsAgent(agentOpts)
+    })
+  })
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    unmarshallOptions: { wrapNumbers: false }
+  })
+}

@@ -1,0 +1,46 @@
+import { Elysia } from 'elysia'
+import { contentType, type Registry } from '../metrics/registry.ts'
+
+export type Check = () => Promise<boolean> | boolean
+
+export interface OpsOptions {
+  registry: Registry
+  /** Named readiness checks; all must pass. Each is given `timeoutMs` to answer. */
+  checks: Record<string, Check>
+  /** True once the process is shutting down: readiness fails so the load balancer drains it. */
+  draining: () => boolean
+  timeoutMs?: number
+}
+
+/** `/healthz` (alive), `/readyz` (ready for work, with each check's result), `/metrics` (Prometheus). */
+export function opsRoutes (o: OpsOptions) {
+  const timeoutMs = o.timeoutMs ?? 500
+  return new Elysia({ name: 'ops' })
+    .get('/healthz', () => ({ status: 'ok' }), { detail: { tags: ['ops'], summary: 'Liveness' } })
+    .get('/readyz', async ({ set }) => {
+      const results: Record<string, boolean> = {}
+      await Promise.all(Object.entries(o.checks).map(async ([name, check]) => {
+        results[name] = await withTimeout(check, timeoutMs)
+      }))
+      const draining = o.draining()
+      const ready = !draining && Object.values(results).every(Boolean)
+      set.status = ready ? 200 : 503
+      return { status: ready ? 'ready' : draining ? 'draining' : 'not-ready', checks: results }
+    }, { detail: { tags: ['ops'], summary: 'Readiness' } })
+    .get('/metrics', ({ set }) => {
+      set.headers['content-type'] = contentType
+      return o.registry.render()
+    }, { detail: { tags: ['ops'], summary: 'Prometheus metrics' } })
+}
+
+async function withTimeout (check: Check, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([
+      Promise.resolve().then(check).catch(() => false),
+      new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), ms) })
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,213 @@
+import { Producer, ProduceAcks } from '@platformatic/kafka'
+import { ProducerClosedError, ProduceFailedError, ProducerOverloadedError, ProduceTimeoutError } from './errors.ts'
+import { partitionForKey } from './partitioner.ts'
+
+export interface BatchingProducerOptions {
+  brokers: string[]
+  clientId: string
+  /** How long the first message of a batch waits for others (ms). */
+  lingerMs: number
+  /** A batch is sent at once when it reaches this many messages. */
+  maxBatchMessages: number
+  /** ... or this many bytes of keys and values. */
+  maxBatchBytes: number
+  /** Sends in flight at once (idempotence keeps order for up to 5 per partition). */
+  maxInFlight: number
+  /** A message not acknowledged within this time rejects with ProduceTimeoutError. */
+  deadlineMs: number
+  /** Messages waiting beyond this count are refused at once (ProducerOverloadedError). */
+  maxQueued: number
+}
+
+export const batchingProducerDefaults = {
+  lingerMs: 2,
+  maxBatchMessages: 1000,
+  maxBatchBytes: 900_000,
+  maxInFlight: 5,
+  deadlineMs: 2000,
+  maxQueued: 50_000
+} satisfies Omit<BatchingProducerOptions, 'brokers' | 'clientId'>
+
+export interface Ack { topic: string, partition: number, offset: bigint }
+
+export interface ProducerStats {
+  /** Called once per send with its size and how long Kafka took. */
+  onSend?: (messages: number, seconds: number, ok: boolean) => void
+}
+
+interface Pending {
+  topic: string
+  partition: number
+  key: Buffer
+  value: Buffer
+  headers?: Record<string, Buffer>
+  deadline: number
+  settled: boolean
+  resolve: (ack: Ack) => void
+  reject: (err: Error) => void
+}
+
+/**
+ * One idempotent producer (acks=all) per process. Each `send()` joins a batch; a batch goes out
+ * after `lingerMs` or when full, with at most `maxInFlight` batches in flight; each caller's promise
+ * settles with its own record's offset (base offset of its partition in the batch + its position).
+ * Keys are partitioned as the Java client does. A caller always hears back within `deadlineMs`:
+ * messages still queued then are dropped from the queue (never sent); messages already sent reject
+ * but may still land, which is why consumers are idempotent.
+ */
+export class BatchingProducer {
+  private readonly producer: Producer<Buffer, Buffer, string, Buffer>
+  private readonly opts: BatchingProducerOptions
+  private queue: Pending[] = []
+  private queuedBytes = 0
+  private inFlight = 0
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private readonly partitionCounts = new Map<string, number>()
+  private closed = false
+  private readonly idle: Array<() => void> = []
+
+  constructor (options: Partial<BatchingProducerOptions> & Pick<BatchingProducerOptions, 'brokers' | 'clientId'>, private readonly stats: ProducerStats = {}) {
+    this.opts = { ...batchingProducerDefaults, ...options }
+    this.producer = new Producer({
+      clientId: this.opts.clientId,
+      bootstrapBrokers: this.opts.brokers,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      // Kafka's own retries stay inside our deadline.
+      timeout: Math.max(500, Math.floor(this.opts.deadlineMs / 2)),
+      retries: 2,
+      retryDelay: 100,
+      autocreateTopics: false
+    })
+  }
+
+  /** Learns the partition counts of the topics it will write (fails if a topic is missing). */
+  async connect (topics: string[]): Promise<void> {
+    const meta = await this.producer.metadata({ topics, forceUpdate: true })
+    for (const t of topics) {
+      const count = meta.topics.get(t)?.partitionsCount
+      if (!count) throw new Error(`topic ${t} does not exist`)
+      this.partitionCounts.set(t, count)
+    }
+    await this.producer.initIdempotentProducer({ acks: ProduceAcks.ALL })
+  }
+
+  /** True while the underlying client is connected to the cluster. */
+  isConnected (): boolean { return !this.closed && this.producer.isConnected() }
+
+  partitionFor (topic: string, key: string): number {
+    const count = this.partitionCounts.get(topic)
+    if (!count) throw new Error(`topic ${topic} was not declared in connect()`)
+    return partitionForKey(key, count)
+  }
+
+  get queued (): number { return this.queue.length }
+  get sendsInFlight (): number { return this.inFlight }
+
+  send (topic: string, key: string, value: string | Buffer, headers?: Record<string, string>): Promise<Ack> {
+    if (this.closed) return Promise.reject(new ProducerClosedError())
+    if (this.queue.length >= this.opts.maxQueued) return Promise.reject(new ProducerOverloadedError(this.queue.length))
+    return new Promise<Ack>((resolve, reject) => {
+      const keyBuf = Buffer.from(key)
+      const valueBuf = typeof value === 'string' ? Buffer.from(value) : value
+      const p: Pending = {
+        topic,
+        partition: this.partitionFor(topic, key),
+        key: keyBuf,
+        value: valueBuf,
+        headers: headers && Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(v)])),
+        deadline: performance.now() + this.opts.deadlineMs,
+        settled: false,
+        resolve,
+        reject
+      }
+      // Every caller hears back by its deadline, whatever Kafka does.
+      const guard = setTimeout(() => settle(p, new ProduceTimeoutError(this.opts.deadlineMs)), this.opts.deadlineMs)
+      p.resolve = ack => { clearTimeout(guard); resolve(ack) }
+      p.reject = err => { clearTimeout(guard); reject(err) }
+      this.queue.push(p)
+      this.queuedBytes += keyBuf.length + valueBuf.length
+      this.schedule()
+    })
+  }
+
+  private schedule (): void {
+    if (this.queue.length >= this.opts.maxBatchMessages || this.queuedBytes >= this.opts.maxBatchBytes) {
+      this.flush()
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => { this.timer = undefined; this.flush() }, this.opts.lingerMs)
+    }
+  }
+
+  private flush (): void {
+    while (this.queue.length > 0 && this.inFlight < this.opts.maxInFlight) {
+      const batch = this.takeBatch()
+      if (batch.length > 0) this.sendBatch(batch)
+    }
+    if (this.queue.length === 0 && this.timer) { clearTimeout(this.timer); this.timer = undefined }
+  }
+
+  private takeBatch (): Pending[] {
+    const batch: Pending[] = []
+    let bytes = 0
+    const now = performance.now()
+    while (this.queue.length > 0 && batch.length < this.opts.maxBatchMessages && bytes < this.opts.maxBatchBytes) {
+      const p = this.queue.shift()!
+      const size = p.key.length + p.value.length
+      this.queuedBytes -= size
+      // Past its deadline (its caller already had an answer): never send it.
+      if (p.settled || p.deadline <= now) { settle(p, new ProduceTimeoutError(this.opts.deadlineMs)); continue }
+      batch.push(p)
+      bytes += size
+    }
+    return batch
+  }
+
+  private sendBatch (batch: Pending[]): void {
+    this.inFlight++
+    const t0 = performance.now()
+    this.producer.send({
+      messages: batch.map(p => ({ topic: p.topic, partition: p.partition, key: p.key, value: p.value, headers: p.headers }))
+    }).then(result => {
+      this.stats.onSend?.(batch.length, (performance.now() - t0) / 1000, true)
+      const base = new Map<string, bigint>()
+      for (const o of result.offsets ?? []) base.set(`${o.topic}:${o.partition}`, o.offset)
+      const position = new Map<string, bigint>()
+      for (const p of batch) {
+        const k = `${p.topic}:${p.partition}`
+        const first = base.get(k)
+        if (first === undefined) { settle(p, new ProduceFailedError(new Error(`no offset returned for ${k}`))); continue }
+        const i = position.get(k) ?? 0n
+        position.set(k, i + 1n)
+        settle(p, undefined, { topic: p.topic, partition: p.partition, offset: first + i })
+      }
+    }, (err: unknown) => {
+      this.stats.onSend?.(batch.length, (performance.now() - t0) / 1000, false)
+      for (const p of batch) settle(p, new ProduceFailedError(err))
+    }).finally(() => {
+      this.inFlight--
+      if (this.queue.length > 0) this.flush()
+      else if (this.inFlight === 0) this.idle.splice(0).forEach(f => f())
+    })
+  }
+
+  /** Sends what is queued, waits for every send in flight, then closes the connection. */
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined }
+    this.flush()
+    while (this.queue.length > 0 || this.inFlight > 0) {
+      await new Promise<void>(resolve => this.idle.push(resolve))
+      this.flush()
+    }
+    await this.producer.close()
+  }
+}
+
+function settle (p: Pending, err?: Error, ack?: Ack): void {
+  if (p.settled) return
+  p.settled = true
+  if (err) p.reject(err)
+  else p.resolve(ack!)
+}
