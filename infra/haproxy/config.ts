@@ -16,7 +16,8 @@ export function haproxyConfig (o: HaproxyOptions): string {
   const servers = o.backends.map((p, i) =>
     `    server api-${i + 1} 127.0.0.1:${p} check inter 500ms fall 2 rise 2 maxconn 512`).join('\n')
   return `global
-    maxconn 20000
+    # Stays under the usual 20k open-files limit of a session (HAProxy needs ~2 fds a connection).
+    maxconn 8000
     log stdout format raw local0 notice
 
 defaults

@@ -34,7 +34,8 @@ export class Supervisor {
     try {
       await spec.ready(ctl)
     } catch (err) {
-      throw new Error(`${spec.name} did not become ready within ${timeout} ms (${(err as Error).message}); see ${this.logFile(spec.name)}`)
+      const why = r.proc.exitCode !== null ? `exited with code ${r.proc.exitCode}` : `not ready within ${timeout} ms`
+      throw new Error(`${spec.name} failed to start: ${why} (${(err as Error).message}); see ${this.logFile(spec.name)}`)
     }
     this.log.info('service_ready', { service: spec.name, pid: r.proc.pid, ms: Math.round(performance.now() - t0) })
   }

@@ -57,9 +57,14 @@ export async function ensureTopics (brokers: string[], specs: TopicSpec[], log: 
     for (const spec of specs) {
       const configs = Object.entries(spec.configs).map(([name, value]) => ({ name, value }))
       if (!existing.has(spec.name)) {
-        await admin.createTopics({ topics: [spec.name], partitions: spec.partitions, replicas: spec.replicationFactor, configs })
-        log.info('kafka_topic_created', { topic: spec.name, partitions: spec.partitions, configs: spec.configs })
-        continue
+        try {
+          await admin.createTopics({ topics: [spec.name], partitions: spec.partitions, replicas: spec.replicationFactor, configs })
+          log.info('kafka_topic_created', { topic: spec.name, partitions: spec.partitions, configs: spec.configs })
+          continue
+        } catch (err) {
+          // Created meanwhile (another process, or metadata that lagged behind): bring its configs to the spec.
+          if (!hasApiError(err, 'TOPIC_ALREADY_EXISTS')) throw err
+        }
       }
       await admin.incrementalAlterConfigs({
         resources: [{
@@ -75,6 +80,11 @@ export async function ensureTopics (brokers: string[], specs: TopicSpec[], log: 
   } finally {
     await admin.close()
   }
+}
+
+function hasApiError (err: unknown, apiId: string): boolean {
+  const e = err as { apiId?: string, errors?: unknown[] }
+  return e?.apiId === apiId || (Array.isArray(e?.errors) && e.errors.some(inner => hasApiError(inner, apiId)))
 }
 
 /** The configs a topic really has on the broker (for checks and tests). */

@@ -1,0 +1,72 @@
+import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort, stackEnv, waitFor } from '../../test/support/stack.ts'
+import { alive } from './pidfile.ts'
+import { repoRoot } from './stack.ts'
+
+function cmdline (pid: number): string {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') } catch { return '' }
+}
+
+/** Every live process whose command line names `marker`. */
+function processesNaming (marker: string): number[] {
+  return readdirSync('/proc').filter(d => /^\d+$/.test(d)).map(Number).filter(pid => pid !== process.pid && cmdline(pid).includes(marker))
+}
+
+describe('npm start’s supervisor', () => {
+  test('brings the whole stack up, restarts a crashed role with backoff, and stops every process on SIGTERM', async () => {
+    stackEnv()
+    const dataDir = mkdtempSync(join(tmpdir(), 'stack-sigterm-'))
+    const kafkaPort = freePort()
+    const env: Record<string, string> = {
+      ...process.env as Record<string, string>,
+      STACK_DATA_DIR: dataDir,
+      KAFKA_PORT: String(kafkaPort), KAFKA_CONTROLLER_PORT: String(freePort()), DYNAMODB_PORT: String(freePort()),
+      HAPROXY_PORT: String(freePort()), HAPROXY_STATS_PORT: String(freePort()),
+      API_BASE_PORT: String(freePort()), UPDATER_BASE_PORT: String(freePort()), NOTIFIER_BASE_PORT: String(freePort()),
+      API_COUNT: '2', UPDATER_COUNT: '2', NOTIFIER_COUNT: '1', KAFKA_HEAP_MB: '384'
+    }
+    // Ports are picked one by one: consecutive role ports could collide with another pick, so space them.
+    env.UPDATER_BASE_PORT = String(Number(env.API_BASE_PORT) + 1000 > 65000 ? 24100 : Number(env.API_BASE_PORT) + 1000)
+    env.NOTIFIER_BASE_PORT = String(Number(env.UPDATER_BASE_PORT) + 100)
+    const stack = Bun.spawn([process.execPath, join(repoRoot, 'infra/stack/main.ts'), 'start'], { cwd: repoRoot, env, stdout: 'pipe', stderr: 'pipe' })
+    let output = ''
+    const collect = async (s: ReadableStream<Uint8Array>) => { for await (const c of s) output += new TextDecoder().decode(c) }
+    void collect(stack.stdout as ReadableStream<Uint8Array>)
+    void collect(stack.stderr as ReadableStream<Uint8Array>)
+    try {
+      await waitFor('the stack to be up', () => output.includes('Road Warrior is up'), 60_000, 250)
+      const pids = readFileSync(join(dataDir, 'stack.pids'), 'utf8').split('\n').filter(Boolean).map(Number)
+      // the stack itself, kafka, dynalite, 2 APIs, haproxy, 2 updaters, 1 notifier
+      expect(pids.length).toBe(9)
+      expect(pids.every(alive)).toBe(true)
+      const api = await fetch(`http://127.0.0.1:${env.HAPROXY_PORT}/readyz`)
+      expect(api.status).toBe(200)
+
+      const updater = pids.find(pid => cmdline(pid).includes('updater/main.ts'))!
+      process.kill(updater, 'SIGKILL')
+      await waitFor('the restart to be logged', () => /service_restart service=updater-\d/.test(output), 10_000)
+      await waitFor('the restarted updater to be ready', () => (output.match(/service_ready service=updater-\d pid=\d+ restarts=1/) ?? []).length > 0, 30_000)
+
+      const before = processesNaming(dataDir).length + processesNaming(repoRoot + '/').length
+      expect(before).toBeGreaterThan(0)
+      stack.kill('SIGTERM')
+      const code = await Promise.race([stack.exited, Bun.sleep(60_000).then(() => 'timeout')])
+      expect(code).toBe(0)
+      const live = readFileSync(join(dataDir, 'stack.pids'), 'utf8').split('\n').filter(Boolean).map(Number)
+      expect(pids.filter(alive)).toEqual([])
+      expect(live.filter(alive)).toEqual([])
+      expect(processesNaming(dataDir)).toEqual([])
+      expect(output).toContain('stack_stopping signal=SIGTERM')
+    } catch (err) {
+      process.stderr.write(`--- stack output ---\n${output}\n---\n`)
+      throw err
+    } finally {
+      if (stack.exitCode === null) stack.kill('SIGKILL')
+      for (const pid of processesNaming(dataDir)) try { process.kill(pid, 'SIGKILL') } catch {}
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, 240_000)
+})
