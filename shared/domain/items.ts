@@ -1,0 +1,272 @@
+import { Type, type Static, type TProperties } from '@sinclair/typebox'
+import { AgencyId, Id, TripId, UserId } from '../schemas/ids.ts'
+import { Notification } from '../schemas/notification.ts'
+import { Notes, Places, Price, ReservationType, Title, TrackingRef } from '../schemas/reservation.ts'
+import { Language, TimeZone, Webhook } from '../schemas/settings.ts'
+import { ReservationStatus, StatusEvent } from '../schemas/status-event.ts'
+import { ShareRole, TripName, TripNotes } from '../schemas/trip.ts'
+import {
+  endDayGsiPk,
+  endDayGsiSk,
+  granteeGsiPk,
+  granteeGsiSk,
+  reservationGsiPk,
+  reservationTripGsiSk,
+  shareTripGsiSk,
+  TRIP_GSI_SK,
+  tripGsiPk,
+} from './keys.ts'
+
+/**
+ * DynamoDB item images (full Put images). Times are stored normalized
+ * (UTC ISO with ms, see normalizeInstant) so they compare as strings;
+ * audit times (createdAt, updatedAt, history.at) are epoch ms taken from
+ * the command's acceptedAt, never from a clock.
+ *
+ * Every item written by the fold carries `lastOffset` (offset of the last
+ * command applied to it; replays at or below it are no-ops) and `version`
+ * (+1 per command applied to it). Nothing is hard-deleted: removal leaves
+ * a tombstone (`deleted: true`, index attributes dropped).
+ *
+ * `entity` tells item kinds apart (not `kind`, which a notification
+ * already uses for its change kind).
+ *
+ * Items never hold `undefined` values (DynamoDB's marshaller rejects them):
+ * build them through `compact`.
+ */
+
+const Iso = Type.String({ maxLength: 24 })
+const Ms = Type.Integer({ minimum: 0 })
+const closed = { additionalProperties: false } as const
+
+const base = {
+  pk: Type.String(),
+  sk: Type.String(),
+  version: Type.Integer({ minimum: 1 }),
+  lastOffset: Type.Integer({ minimum: 0 }),
+  createdAt: Ms,
+  updatedAt: Ms,
+  deleted: Type.Optional(Type.Boolean()),
+} satisfies TProperties
+
+/** Fields whose changes are recorded in a reservation's history. */
+export const HISTORY_FIELDS = ['type', 'title', 'startsAt', 'endsAt', 'places', 'tripId', 'status'] as const
+export type HistoryField = (typeof HISTORY_FIELDS)[number]
+/** Bounded so an item stays small: the last changes matter most. */
+export const HISTORY_LIMIT = 20
+
+export const HistoryEntry = Type.Object(
+  {
+    at: Ms,
+    offset: Type.Integer({ minimum: 0 }),
+    commandId: Id,
+    /** `null` stands for "absent" (DynamoDB holds no undefined). */
+    changes: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() }, closed)),
+  },
+  closed,
+)
+export type HistoryEntry = Static<typeof HistoryEntry>
+
+export const ReservationItem = Type.Object(
+  {
+    ...base,
+    entity: Type.Literal('reservation'),
+    id: Id,
+    ownerId: UserId,
+    tripId: TripId,
+    type: ReservationType,
+    title: Title,
+    startsAt: Iso,
+    endsAt: Iso,
+    places: Places,
+    trackingRef: Type.Optional(TrackingRef),
+    agencyId: Type.Optional(AgencyId),
+    price: Type.Optional(Price),
+    notes: Type.Optional(Notes),
+    status: ReservationStatus,
+    history: Type.Array(HistoryEntry, { maxItems: HISTORY_LIMIT }),
+    /** The status event last emitted for it, re-emitted as is on replay. */
+    lastEvent: Type.Optional(StatusEvent),
+    gsi2pk: Type.Optional(Type.String()),
+    gsi3pk: Type.Optional(Type.String()),
+    gsi3sk: Type.Optional(Type.String()),
+  },
+  closed,
+)
+export type ReservationItem = Static<typeof ReservationItem>
+
+export const TRIP_STATUSES = ['active', 'finished', 'removed'] as const
+export const TripStatus = Type.Union(TRIP_STATUSES.map((s) => Type.Literal(s)))
+export type TripStatus = Static<typeof TripStatus>
+
+export const Span = Type.Object({ startsAt: Iso, endsAt: Iso }, closed)
+export type Span = Static<typeof Span>
+
+export const TripItem = Type.Object(
+  {
+    ...base,
+    entity: Type.Literal('trip'),
+    id: TripId,
+    ownerId: UserId,
+    name: TripName,
+    notes: Type.Optional(TripNotes),
+    /** Offset of the command that created it: with `lastOffset` of a
+     * tombstone, tells whether it was live at a replayed offset. */
+    createdOffset: Type.Integer({ minimum: 0 }),
+    /** The owner's Unassigned trip: cannot be renamed, removed or shared. */
+    unassigned: Type.Boolean(),
+    /** Derived (deriveTrip): removed if deleted; finished once finished with no active member left. */
+    status: TripStatus,
+    /** Derived: min start / max end of the active members; absent when none. */
+    startsAt: Type.Optional(Iso),
+    endsAt: Type.Optional(Iso),
+    /** Active reservations and their times, kept by the fold so the trip's
+     * span is right without loading every reservation. */
+    members: Type.Record(Type.String(), Span),
+    /** granteeId -> role: the byTrip Query alone authorizes a reader. */
+    shares: Type.Record(Type.String(), ShareRole),
+    /** acceptedAt of the last trip.finish applied. */
+    finishedAt: Type.Optional(Ms),
+    gsi3pk: Type.Optional(Type.String()),
+    gsi3sk: Type.Optional(Type.String()),
+    gsi4pk: Type.Optional(Type.String()),
+    gsi4sk: Type.Optional(Type.String()),
+  },
+  closed,
+)
+export type TripItem = Static<typeof TripItem>
+
+/** Access entry of a shared trip; `tripName` is copied so "shared with me" needs one Query. */
+export const ShareItem = Type.Object(
+  {
+    ...base,
+    entity: Type.Literal('share'),
+    tripId: TripId,
+    ownerId: UserId,
+    granteeId: UserId,
+    role: ShareRole,
+    tripName: TripName,
+    gsi1pk: Type.Optional(Type.String()),
+    gsi1sk: Type.Optional(Type.String()),
+    gsi3pk: Type.Optional(Type.String()),
+    gsi3sk: Type.Optional(Type.String()),
+  },
+  closed,
+)
+export type ShareItem = Static<typeof ShareItem>
+
+export const SettingsItem = Type.Object(
+  {
+    ...base,
+    entity: Type.Literal('settings'),
+    userId: UserId,
+    webhook: Type.Optional(Webhook),
+    language: Type.Optional(Language),
+    timeZone: Type.Optional(TimeZone),
+  },
+  closed,
+)
+export type SettingsItem = Static<typeof SettingsItem>
+
+/** Written by the notifier (not the fold); readers skip it past `expiresAt` (epoch s). */
+export const NotificationItem = Type.Object(
+  {
+    pk: Type.String(),
+    sk: Type.String(),
+    entity: Type.Literal('notification'),
+    ...Notification.properties,
+    read: Type.Optional(Type.Boolean()),
+    expiresAt: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  closed,
+)
+export type NotificationItem = Static<typeof NotificationItem>
+
+/** The notifier's dedupe record: the highest event seq already notified for a reservation. */
+export const NotifiedItem = Type.Object(
+  {
+    pk: Type.String(),
+    sk: Type.String(),
+    entity: Type.Literal('notified'),
+    reservationId: Id,
+    lastSeq: Type.Integer({ minimum: 0 }),
+    notifiedAt: Ms,
+  },
+  closed,
+)
+export type NotifiedItem = Static<typeof NotifiedItem>
+
+/** Items the fold reads and writes. */
+export const FoldItem = Type.Union([ReservationItem, TripItem, ShareItem, SettingsItem])
+export type FoldItem = Static<typeof FoldItem>
+
+/** Copy without undefined-valued keys (DynamoDB rejects undefined). */
+export function compact<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v
+  return out as T
+}
+
+const INDEX_ATTRIBUTES = ['gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi3pk', 'gsi3sk', 'gsi4pk', 'gsi4sk'] as const
+function withoutIndexes<T extends object>(item: T): T {
+  const out: Record<string, unknown> = { ...(item as Record<string, unknown>) }
+  for (const a of INDEX_ATTRIBUTES) delete out[a]
+  return out as T
+}
+
+/** Index attributes follow state: present while live, gone once removed. */
+export function withReservationIndexes(r: ReservationItem): ReservationItem {
+  const bare = withoutIndexes(r)
+  if (r.deleted || r.status === 'removed') return bare
+  return {
+    ...bare,
+    gsi2pk: reservationGsiPk(r.id),
+    gsi3pk: tripGsiPk(r.tripId),
+    gsi3sk: reservationTripGsiSk(r.startsAt, r.id),
+  }
+}
+
+export function withShareIndexes(s: ShareItem): ShareItem {
+  const bare = withoutIndexes(s)
+  if (s.deleted) return bare
+  return {
+    ...bare,
+    gsi1pk: granteeGsiPk(s.granteeId),
+    gsi1sk: granteeGsiSk(s.tripId),
+    gsi3pk: tripGsiPk(s.tripId),
+    gsi3sk: shareTripGsiSk(s.granteeId),
+  }
+}
+
+/**
+ * Recomputes a trip's derived fields from its own state and `members`:
+ * span, status and index attributes. A pure function of the stored
+ * fields, so it gives the same result however commands were batched.
+ */
+export function deriveTrip(trip: TripItem): TripItem {
+  const bare = withoutIndexes(trip)
+  delete bare.startsAt
+  delete bare.endsAt
+  if (trip.deleted) return { ...bare, status: 'removed' }
+  let startsAt: string | undefined
+  let endsAt: string | undefined
+  for (const span of Object.values(trip.members)) {
+    if (startsAt === undefined || span.startsAt < startsAt) startsAt = span.startsAt
+    if (endsAt === undefined || span.endsAt > endsAt) endsAt = span.endsAt
+  }
+  const status: TripStatus = endsAt === undefined && trip.finishedAt !== undefined && !trip.unassigned ? 'finished' : 'active'
+  const derived: TripItem = { ...bare, status, gsi3pk: tripGsiPk(trip.id), gsi3sk: TRIP_GSI_SK }
+  if (startsAt === undefined || endsAt === undefined) return derived
+  return {
+    ...derived,
+    startsAt,
+    endsAt,
+    gsi4pk: endDayGsiPk(endsAt),
+    gsi4sk: endDayGsiSk(endsAt, trip.ownerId, trip.id),
+  }
+}
+
+export const isReservation = (item: FoldItem | undefined): item is ReservationItem => item?.entity === 'reservation'
+export const isTrip = (item: FoldItem | undefined): item is TripItem => item?.entity === 'trip'
+export const isShare = (item: FoldItem | undefined): item is ShareItem => item?.entity === 'share'
+export const isSettings = (item: FoldItem | undefined): item is SettingsItem => item?.entity === 'settings'
