@@ -1,26 +1,85 @@
 import { Elysia } from 'elysia'
+import { openapi } from '@elysiajs/openapi'
 import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { tableReachable } from '../shared/dynamo/health.ts'
 import { opsRoutes } from '../shared/http/ops.ts'
-import { type BatchingProducer } from '../shared/kafka/batching-producer.ts'
 import { type Logger } from '../shared/log/logger.ts'
-import { Registry } from '../shared/metrics/registry.ts'
+import { type Registry } from '../shared/metrics/registry.ts'
+import { agencies } from './agencies/index.ts'
+import { AgencyService } from './agencies/service.ts'
+import { Commands, type CommandSink } from './commands.ts'
+import { errorHandling } from './errors.ts'
+import { Idempotency } from './idempotency.ts'
+import { me } from './me/index.ts'
+import { MeService } from './me/service.ts'
+import { NotificationHub } from './notifications/hub.ts'
+import { notifications } from './notifications/index.ts'
+import { NotificationService } from './notifications/service.ts'
+import { observability } from './observability.ts'
+import { reservations } from './reservations/index.ts'
+import { ReservationService } from './reservations/service.ts'
+import { Store } from './store.ts'
+import { trips } from './trips/index.ts'
+import { TripService } from './trips/service.ts'
 
 export interface ApiDeps {
-  producer: BatchingProducer
+  /** The process's one BatchingProducer (or anything with its send/isConnected). */
+  producer: CommandSink & { isConnected (): boolean }
   db: DynamoDBDocumentClient
   table: string
   log: Logger
   registry: Registry
   draining: () => boolean
+  /** Live notification fan-out; made here if not given. */
+  hub?: NotificationHub
+  settings: {
+    TOPIC_COMMANDS: string
+    JWT_SECRET: string
+    AGENCY_SECRETS: Record<string, string>
+    BODY_LIMIT_BYTES: number
+    PRODUCE_DEADLINE_MS: number
+    IDEMPOTENCY_TTL_HOURS: number
+    SSE_HEARTBEAT_MS: number
+    SSE_MAX_REPLAY: number
+    SSE_MAX_STREAMS_PER_USER: number
+  }
 }
 
 /** The API: one Elysia instance per feature, composed here. */
 export function createApp (d: ApiDeps) {
-  return new Elysia()
+  const s = d.settings
+  const store = new Store(d.db, d.table)
+  const produceWait = d.registry.histogram('api_command_produce_seconds', 'Time one request waited for Kafka to acknowledge its command, by command type and outcome')
+  const commands = new Commands(d.producer, s.TOPIC_COMMANDS, produceWait)
+  const idem = new Idempotency(store, commands, { ttlS: s.IDEMPOTENCY_TTL_HOURS * 3600, leaseMs: s.PRODUCE_DEADLINE_MS + 1000 }, d.log)
+  const hub = d.hub ?? new NotificationHub(s.SSE_MAX_STREAMS_PER_USER)
+  d.registry.gauge('api_sse_streams', 'Open notification streams', () => [[{}, hub.size]])
+  const authOpts = { jwtSecret: s.JWT_SECRET }
+
+  return new Elysia({ normalize: false })
+    .use(errorHandling(d.log))
+    .use(observability(d.registry, { bodyLimitBytes: s.BODY_LIMIT_BYTES }))
+    .use(openapi({
+      path: '/openapi',
+      documentation: {
+        info: { title: 'Road Warrior API', version: '1.0.0', description: 'Trips and reservations. Writes answer 202 once Kafka has the command; reads come from DynamoDB and show a change once the updater applied it (typically well under a second).' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        tags: [
+          { name: 'reservations' }, { name: 'trips' }, { name: 'shares' }, { name: 'agencies' },
+          { name: 'notifications' }, { name: 'me' }, { name: 'ops' }
+        ]
+      }
+    }))
     .use(opsRoutes({
       registry: d.registry,
       draining: d.draining,
       checks: { kafka: () => d.producer.isConnected(), dynamodb: tableReachable(d.db, d.table) }
     }))
+    .use(reservations(new ReservationService(store, commands, idem), authOpts))
+    .use(trips(new TripService(store, commands, idem), authOpts))
+    .use(agencies(new AgencyService(store, commands), { secrets: s.AGENCY_SECRETS }))
+    .use(notifications(new NotificationService(store, hub, { heartbeatMs: s.SSE_HEARTBEAT_MS, maxReplay: s.SSE_MAX_REPLAY }), authOpts))
+    .use(me(new MeService(store, commands), authOpts))
 }
+
+export type App = ReturnType<typeof createApp>

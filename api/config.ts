@@ -1,6 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import { DynamoSettings, KafkaSettings, LogSettings } from '../shared/config/common.ts'
 
+/**
+ * Settings of one API process, from the environment. JWT_SECRET verifies HS256 user tokens; a
+ * JWKS URL (RS256/ES256 from an identity provider) is NOT implemented yet.
+ */
 export const ApiSettings = Type.Object({
   ...KafkaSettings,
   ...DynamoSettings,
@@ -13,8 +17,12 @@ export const ApiSettings = Type.Object({
   PRODUCE_DEADLINE_MS: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'time Kafka has to acknowledge a command before the API answers 503' }),
   PRODUCE_LINGER_MS: Type.Integer({ default: 2, minimum: 0, maximum: 1000 }),
   PRODUCE_MAX_BATCH: Type.Integer({ default: 1000, minimum: 1, maximum: 100_000 }),
-  PRODUCE_MAX_IN_FLIGHT: Type.Integer({ default: 5, minimum: 1, maximum: 5 }),
+  PRODUCE_MAX_IN_FLIGHT: Type.Integer({ default: 1, minimum: 1, maximum: 5, description: 'sends in flight (1 keeps send order across Kafka leader changes)' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 65_536, minimum: 1024, maximum: 10_485_760 }),
+  IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 1, maximum: 720, description: 'how long an Idempotency-Key is remembered' }),
+  SSE_HEARTBEAT_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000, description: 'comment line sent on idle notification streams' }),
+  SSE_MAX_REPLAY: Type.Integer({ default: 500, minimum: 0, maximum: 10_000, description: 'most stored notifications a stream replays after Last-Event-ID' }),
+  SSE_MAX_STREAMS_PER_USER: Type.Integer({ default: 5, minimum: 1, maximum: 100, description: 'open notification streams per user and process (the oldest is closed)' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000 }),
   /** How long readiness reports "draining" before the server stops accepting: the load balancer's check interval × fall. */
   DRAIN_DELAY_MS: Type.Integer({ default: 1500, minimum: 0, maximum: 30_000 })

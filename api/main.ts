@@ -7,6 +7,7 @@ import { Registry } from '../shared/metrics/registry.ts'
 import { onShutdown } from '../shared/process/shutdown.ts'
 import { createApp } from './app.ts'
 import { ApiSettings } from './config.ts'
+import { NotificationHub } from './notifications/hub.ts'
 
 const s = loadEnvOrExit(ApiSettings)
 const log = createLogger('api', s.LOG_LEVEL, { pid: process.pid })
@@ -23,7 +24,8 @@ const producer = new BatchingProducer({
 const db = createDynamoClient(s, { requestTimeoutMs: 700 })
 
 let draining = false
-const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draining: () => draining })
+const hub = new NotificationHub(s.SSE_MAX_STREAMS_PER_USER)
+const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draining: () => draining, hub, settings: s })
 
 await producer.connect([s.TOPIC_COMMANDS])
 app.listen({ port: s.PORT, hostname: s.HOST, maxRequestBodySize: s.BODY_LIMIT_BYTES })
@@ -31,6 +33,8 @@ log.info('api_listening', { host: s.HOST, port: s.PORT })
 
 onShutdown(log, s.SHUTDOWN_GRACE_MS, [
   ['drain', async () => { draining = true; await Bun.sleep(s.DRAIN_DELAY_MS) }],
+  // Open notification streams would hold the server open: end them, then let in-flight requests finish.
+  ['streams', () => hub.closeAll()],
   ['http', async () => { await app.stop() }],
   ['producer', () => producer.close()],
   ['dynamodb', () => db.destroy()]

@@ -24,7 +24,7 @@ afterAll(async () => { await producer.close() })
 describe('BatchingProducer against the real broker', () => {
   test('2,000 concurrent sends: every promise settles with its own offset, nothing is produced twice', async () => {
     const n = 2000
-    const acks = await Promise.all(Array.from({ length: n }, (_, i) => producer.send(topic, `user-${i % 137}`, JSON.stringify({ i }))))
+    const acks = await Promise.all(Array.from({ length: n }, (_, i) => producer.send(topic, `user-${i % 137}`, JSON.stringify({ i }), { 'x-seq': String(i) })))
     // Each ack names the partition the Java client would pick, and (partition, offset) pairs are unique.
     const seen = new Set<string>()
     acks.forEach((ack, i) => {
@@ -41,6 +41,7 @@ describe('BatchingProducer against the real broker', () => {
       expect(r).toBeDefined()
       expect(JSON.parse(r!.value).i).toBe(i)
       expect(r!.key).toBe(`user-${i % 137}`)
+      expect(r!.headers['x-seq']).toBe(String(i))
     })
   })
 

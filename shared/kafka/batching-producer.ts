@@ -45,7 +45,7 @@ interface Pending {
   partition: number
   key: Buffer
   value: Buffer
-  headers?: Record<string, Buffer>
+  headers?: Map<Buffer, Buffer>
   deadline: number
   settled: boolean
   resolve: (ack: Ack) => void
@@ -61,7 +61,7 @@ interface Pending {
  * but may still land, which is why consumers are idempotent.
  */
 export class BatchingProducer {
-  private readonly producer: Producer<Buffer, Buffer, string, Buffer>
+  private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>
   private readonly opts: BatchingProducerOptions
   private queue: Pending[] = []
   private queuedBytes = 0
@@ -123,7 +123,8 @@ export class BatchingProducer {
         partition: this.partitionFor(topic, key),
         key: keyBuf,
         value: valueBuf,
-        headers: headers && Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(v)])),
+        // The client's default serializers take Buffers only (a string header key fails the whole send).
+        headers: headers && new Map(Object.entries(headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
         deadline: performance.now() + this.opts.deadlineMs,
         settled: false,
         resolve,

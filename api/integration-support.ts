@@ -1,0 +1,79 @@
+/** Integration-test helpers for the API (imported by *.integration.test.ts only). */
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
+import { fold } from '../shared/domain/fold.ts'
+import { newId } from '../shared/domain/ids.ts'
+import { type FoldItem } from '../shared/domain/items.ts'
+import { userPk } from '../shared/domain/keys.ts'
+import { followUpKeys, planLoads } from '../shared/domain/loads.ts'
+import { decodeCommand, type Command, type CommandOf, type CommandType, type PayloadOf } from '../shared/schemas/command.ts'
+import { brokers, uniq } from '../test/support/stack.ts'
+
+/**
+ * Seeds the table the way the updater would: builds commands, loads the user's items they touch,
+ * folds them with the shared fold and writes the resulting images. Offsets grow per process.
+ */
+export class Seeder {
+  private offset = 1
+  constructor (private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
+
+  cmd<K extends CommandType> (type: K, userId: string, payload: PayloadOf<K>, actorId = userId): CommandOf<K> {
+    return { v: 1, id: newId(), type, userId, actorId, acceptedAt: Date.now(), payload } as unknown as CommandOf<K>
+  }
+
+  async apply (userId: string, ...commands: Command[]): Promise<void> {
+    const folded = commands.map(command => ({ offset: this.offset++, command }))
+    const plan = planLoads(commands)
+    const items = new Map<string, FoldItem>()
+    const load = async (sks: string[]) => {
+      for (const sk of sks) {
+        const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: userPk(userId), sk }, ConsistentRead: true }))
+        if (out.Item) items.set(sk, out.Item as FoldItem)
+      }
+    }
+    await load(plan.keys)
+    await load(followUpKeys(plan, items))
+    const result = fold(userId, items, folded)
+    if (result.rejected.length) throw new Error(`seed rejected: ${JSON.stringify(result.rejected)}`)
+    for (const item of result.writes.values()) await this.db.send(new PutCommand({ TableName: this.table, Item: item }))
+  }
+
+  async put (item: Record<string, unknown>): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: item }))
+  }
+}
+
+/** Everything produced to the command topic since start (a throw-away group from the earliest offset). */
+export class CommandLog {
+  readonly commands: Array<{ key: string, command: Command, raw: string }> = []
+  private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
+  private stream: { close (): Promise<void> } | undefined
+
+  async start (topic: string): Promise<void> {
+    this.consumer = new Consumer({ groupId: uniq('api-test-commands'), clientId: 'api-test', bootstrapBrokers: brokers(), maxWaitTime: 50, timeout: 5000 })
+    const stream = await this.consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
+    stream.on('data', m => {
+      const raw = m.value.toString()
+      const d = decodeCommand(raw)
+      if (d.ok) this.commands.push({ key: m.key.toString(), command: d.command, raw })
+    })
+    this.stream = stream
+  }
+
+  of (userId: string) { return this.commands.filter(c => c.command.userId === userId) }
+
+  async waitFor (what: string, pred: (c: Command) => boolean, timeoutMs = 10_000): Promise<{ key: string, command: Command }> {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      const hit = this.commands.find(c => pred(c.command))
+      if (hit) return hit
+      await Bun.sleep(25)
+    }
+    throw new Error(`no command ${what} within ${timeoutMs} ms`)
+  }
+
+  async stop (): Promise<void> {
+    await this.stream?.close().catch(() => {})
+    await this.consumer?.close(true).catch(() => {})
+  }
+}
