@@ -16,7 +16,7 @@ function processesNaming (marker: string): number[] {
 }
 
 describe('npm start’s supervisor', () => {
-  test('brings the whole stack up, restarts a crashed role with backoff, and stops every process on SIGTERM', async () => {
+  test('brings the whole stack up, refuses a second start, restarts a crashed role with backoff, stops every process on SIGTERM', async () => {
     stackEnv()
     const dataDir = mkdtempSync(join(tmpdir(), 'stack-sigterm-'))
     const kafkaPort = freePort()
@@ -44,6 +44,12 @@ describe('npm start’s supervisor', () => {
       expect(pids.every(alive)).toBe(true)
       const api = await fetch(`http://127.0.0.1:${env.HAPROXY_PORT}/readyz`)
       expect(api.status).toBe(200)
+
+      // A second start on the same folder refuses, and leaves the running stack alone.
+      const second = Bun.spawnSync([process.execPath, join(repoRoot, 'infra/stack/main.ts'), 'start'], { cwd: repoRoot, env, stdout: 'pipe', stderr: 'pipe', timeout: 30_000 })
+      expect(second.exitCode).toBe(75)
+      expect(second.stderr.toString()).toContain('stack_already_running')
+      expect(pids.every(alive)).toBe(true)
 
       const updater = pids.find(pid => cmdline(pid).includes('updater/main.ts'))!
       process.kill(updater, 'SIGKILL')

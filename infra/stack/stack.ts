@@ -7,6 +7,8 @@ import { haproxyService } from '../haproxy/service.ts'
 import { brokerService, kafkaClasspath, prepareBroker } from '../kafka/broker.ts'
 import { provision } from '../provision.ts'
 import { httpOk, pollUntil, type ServiceSpec } from './service.ts'
+import { localSecrets, readEnvFile, writeEnvFile } from './local-env.ts'
+import { killLeftovers, writePids } from './pidfile.ts'
 import { type StackSettings } from './settings.ts'
 import { Supervisor } from './supervisor.ts'
 
@@ -92,4 +94,43 @@ export function ensureDir (dir: string): string {
 
 function requireTool (name: string, hint: string): void {
   if (!Bun.which(name)) throw new Error(`${name} not found on PATH: install ${hint}`)
+}
+
+export interface LaunchedStack {
+  /** What the roles see: KAFKA_BROKERS, DYNAMODB_ENDPOINT, API_URL, JWT_SECRET, … */
+  env: Record<string, string>
+  dataDir: string
+  envFile: string
+  /** Stops everything this launch started, last started first (idempotent). */
+  stop: () => Promise<void>
+}
+
+/**
+ * The one way to bring a local stack up, for `npm start`, `npm test` and the bench: stops the
+ * orphans of a dead earlier stack on the same folder (refuses if that stack still runs), keeps the
+ * generated secrets, writes local.env, starts Kafka and dynalite and provisions, then the roles
+ * unless `roles` is false. On failure, or when `signal` aborts, it stops what it started.
+ */
+export async function launchStack (s: Settings, o: { roles: boolean, log: Logger, extraEnv?: Record<string, string>, signal?: AbortSignal }): Promise<LaunchedStack> {
+  const dataDir = ensureDir(s.STACK_DATA_DIR)
+  const pidFile = join(dataDir, 'stack.pids')
+  const stopped = await killLeftovers(pidFile, dataDir, repoRoot)
+  if (stopped.length) o.log.warn('stack_leftovers_stopped', { pids: stopped })
+  const envFile = join(dataDir, 'local.env')
+  const env: Record<string, string> = { ...stackEnv(s, localSecrets(readEnvFile(envFile))), ...o.extraEnv }
+  writeEnvFile(envFile, env)
+  const sup = new Supervisor(join(dataDir, 'logs'), o.log, pids => writePids(pidFile, [process.pid, ...pids]))
+  let stopping: Promise<void> | undefined
+  const stop = () => (stopping ??= sup.stopAll())
+  // A signal during start-up stops what already runs; the start then fails and says so.
+  o.signal?.addEventListener('abort', () => void stop(), { once: true })
+  try {
+    o.log.info('stack_starting', { dataDir, logs: join(dataDir, 'logs'), roles: o.roles })
+    await startInfra(sup, s, dataDir, env, o.log)
+    if (o.roles) await startRoles(sup, s, dataDir, env)
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { env, dataDir, envFile, stop }
 }

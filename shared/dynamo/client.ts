@@ -11,8 +11,10 @@ export interface DynamoSettingsValues {
 
 /**
  * One DynamoDB client per process. Against a local endpoint (dynalite) it signs with fixed dummy
- * credentials; against AWS the SDK's default credential chain applies. Timeouts stay well inside
- * the 800 ms web budget's worst case, and the SDK's own retries are bounded.
+ * credentials; against AWS the SDK's default credential chain applies. A request past
+ * `requestTimeoutMs` fails with a TimeoutError (NodeHttpHandler's requestTimeout alone only logs a
+ * warning and keeps waiting: a stalled connection would hang the caller). Callers that run their own
+ * retry loop (the updater) pass `maxAttempts: 1`.
  */
 export function createDynamoClient (s: DynamoSettingsValues, opts: { requestTimeoutMs?: number, maxAttempts?: number, maxSockets?: number } = {}): DynamoDBDocumentClient {
   const local = s.DYNAMODB_ENDPOINT !== undefined && /^http:\/\/(127\.|localhost)/.test(s.DYNAMODB_ENDPOINT)
@@ -23,8 +25,9 @@ export function createDynamoClient (s: DynamoSettingsValues, opts: { requestTime
     maxAttempts: opts.maxAttempts ?? 3,
     ...(local && { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
     requestHandler: new NodeHttpHandler({
-      connectionTimeout: 1000,
+      connectionTimeout: Math.min(1000, opts.requestTimeoutMs ?? 3000),
       requestTimeout: opts.requestTimeoutMs ?? 3000,
+      throwOnRequestTimeout: true,
       httpAgent: new Agent(agentOpts),
       httpsAgent: new HttpsAgent(agentOpts)
     })
