@@ -1,0 +1,94 @@
+import { describe, expect, test } from 'bun:test'
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { DynamoIo, retryReason } from './dynamo-io.ts'
+import { DynamoRequestError, LeaseLostError } from './errors.ts'
+
+type Sent = { RequestItems: Record<string, Array<{ PutRequest: { Item: { pk: string, sk: string } } }>> }
+const items = (n: number) => Array.from({ length: n }, (_, i) => ({ pk: `U#u${i % 7}`, sk: `RES#${i}` }))
+const policy = { maxAttempts: 4, baseMs: 1, maxMs: 2 }
+
+function fakeDb (answer: (input: Sent, call: number) => unknown) {
+  const calls: Sent[] = []
+  let inFlight = 0
+  let maxInFlight = 0
+  const db = {
+    send: async (cmd: { input: Sent }) => {
+      calls.push(structuredClone(cmd.input))
+      inFlight++
+      maxInFlight = Math.max(maxInFlight, inFlight)
+      await Bun.sleep(2)
+      inFlight--
+      const out = answer(cmd.input, calls.length - 1)
+      if (out instanceof Error) throw out
+      return out
+    }
+  } as unknown as DynamoDBDocumentClient
+  return { db, calls, maxInFlight: () => maxInFlight }
+}
+
+const err = (name: string, status?: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } })
+
+describe('DynamoIo.putAll', () => {
+  test('25 items a request, every key once, several requests in flight but no more than the limit', async () => {
+    const f = fakeDb(() => ({}))
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 3, retry: policy }, {}, async () => {})
+    expect(await io.putAll(items(130))).toBe(6)
+    expect(f.calls.map(c => c.RequestItems.t!.length)).toEqual([25, 25, 25, 25, 25, 5])
+    expect(f.maxInFlight()).toBe(3)
+    const keys = f.calls.flatMap(c => c.RequestItems.t!.map(w => `${w.PutRequest.Item.pk}|${w.PutRequest.Item.sk}`))
+    expect(new Set(keys).size).toBe(130)
+  })
+
+  test('UnprocessedItems are sent again, alone, until none are left', async () => {
+    const f = fakeDb((input, call) => call < 2 ? { UnprocessedItems: { t: input.RequestItems.t!.slice(1) } } : {})
+    const retries: string[] = []
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy }, { onRetry: (_op, r) => retries.push(r) }, async () => {})
+    await io.putAll(items(3))
+    expect(f.calls.map(c => c.RequestItems.t!.length)).toEqual([3, 2, 1])
+    expect(retries).toEqual(['unprocessed', 'unprocessed'])
+  })
+
+  test('throttling, 5xx and timeouts are retried with growing delays; the limit ends in DynamoRequestError', async () => {
+    const f = fakeDb(() => err('ProvisionedThroughputExceededException', 400))
+    const delays: number[] = []
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: { maxAttempts: 5, baseMs: 100, maxMs: 10_000 } }, {}, async ms => { delays.push(ms) })
+    const e = await io.putAll(items(2)).catch(x => x)
+    expect(e).toBeInstanceOf(DynamoRequestError)
+    expect(e.canRetry).toBe(true)
+    expect(e.attempts).toBe(5)
+    expect(f.calls.length).toBe(5)
+    delays.forEach((d, i) => expect(d).toBeLessThan(100 * 2 ** i))
+  })
+
+  test('a request that can never succeed is not retried', async () => {
+    const f = fakeDb(() => err('ValidationException', 400))
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy }, {}, async () => {})
+    await expect(io.putAll(items(2))).rejects.toBeInstanceOf(DynamoRequestError)
+    expect(f.calls.length).toBe(1)
+  })
+
+  test('the guard runs before every attempt: a lost lease stops the writing', async () => {
+    let n = 0
+    const f = fakeDb(input => ({ UnprocessedItems: { t: input.RequestItems.t } }))
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy }, {}, async () => {})
+    await expect(io.putAll(items(2), () => { if (++n > 2) throw new LeaseLostError(0) })).rejects.toBeInstanceOf(LeaseLostError)
+    expect(f.calls.length).toBe(2)
+  })
+
+  test('two writes of one key in one call are refused before anything is sent', async () => {
+    const f = fakeDb(() => ({}))
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy })
+    await expect(io.putAll([{ pk: 'a', sk: 'b' }, { pk: 'a', sk: 'b' }])).rejects.toThrow('duplicate key')
+    expect(f.calls.length).toBe(0)
+  })
+})
+
+test('retryReason classifies what may succeed later', () => {
+  expect(retryReason(err('ThrottlingException', 400))).toBe('throttled')
+  expect(retryReason(err('InternalServerError', 500))).toBe('server_error')
+  expect(retryReason(err('UnknownError', 503))).toBe('server_error')
+  expect(retryReason(err('TimeoutError'))).toBe('network')
+  expect(retryReason(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe('network')
+  expect(retryReason(err('ValidationException', 400))).toBeUndefined()
+  expect(retryReason(err('ConditionalCheckFailedException', 400))).toBeUndefined()
+})

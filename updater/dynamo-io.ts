@@ -1,0 +1,177 @@
+import { BatchGetCommand, BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { backoffDelay, type BackoffPolicy } from './backoff.ts'
+import { DynamoRequestError } from './errors.ts'
+
+/**
+ * The updater's DynamoDB I/O: BatchWriteItem (25 items a request, one write per key per
+ * request), consistent BatchGetItem (100 keys a request) and index Queries, with a bounded number
+ * of requests in flight per process. Throttling, UnprocessedItems/UnprocessedKeys, 5xx and
+ * network errors or timeouts are retried with exponential backoff and full jitter up to
+ * `retry.maxAttempts` per request; then DynamoRequestError (canRetry): the caller stalls the
+ * partition and never commits past it. The SDK's own retries must be off (maxAttempts 1) so
+ * this is the one retry loop.
+ */
+export type Item = Record<string, unknown>
+export interface Key { pk: string, sk: string }
+
+export interface DynamoIoOptions {
+  table: string
+  concurrency: number
+  retry: BackoffPolicy
+}
+
+export interface DynamoIoStats {
+  /** One per request sent (attempt), with its latency. */
+  onRequest?: (op: 'write' | 'read' | 'query', seconds: number, ok: boolean) => void
+  /** One per retry, with why. */
+  onRetry?: (op: 'write' | 'read' | 'query', reason: RetryReason) => void
+}
+
+export type RetryReason = 'unprocessed' | 'throttled' | 'server_error' | 'network'
+
+const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'LimitExceededException'])
+const SERVER = new Set(['InternalServerError', 'ServiceUnavailable', 'InternalFailure'])
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ConnectionRefused', 'ECONNABORTED'])
+
+/** Whether a failed request may succeed if sent again, and why; undefined: it never will. Pure. */
+export function retryReason (err: unknown): RetryReason | undefined {
+  const e = err as { name?: string, code?: string, $metadata?: { httpStatusCode?: number }, message?: string, cause?: unknown }
+  if (!e || typeof e !== 'object') return undefined
+  if (e.name && THROTTLING.has(e.name)) return 'throttled'
+  if ((e.name && SERVER.has(e.name)) || (e.$metadata?.httpStatusCode ?? 0) >= 500) return 'server_error'
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || (e.code && NETWORK_CODES.has(e.code))) return 'network'
+  if (/socket hang up|ECONNRE|connect|timed? ?out|closed/i.test(e.message ?? '')) return 'network'
+  if (e.cause) return retryReason(e.cause)
+  return undefined
+}
+
+/** A counting semaphore: at most `limit` holders. */
+export class Semaphore {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  constructor (private readonly limit: number) {}
+  async run<T> (fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>(resolve => this.waiting.push(resolve))
+    else this.active++
+    try {
+      return await fn()
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.active--
+    }
+  }
+}
+
+export function chunks<T> (list: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size))
+  return out
+}
+
+const keyOf = (i: { pk?: unknown, sk?: unknown }) => `${String(i.pk)}\u0000${String(i.sk)}`
+
+export class DynamoIo {
+  private readonly gate: Semaphore
+  constructor (
+    private readonly db: DynamoDBDocumentClient,
+    private readonly opts: DynamoIoOptions,
+    private readonly stats: DynamoIoStats = {},
+    private readonly sleep: (ms: number) => Promise<void> = ms => Bun.sleep(ms)
+  ) {
+    this.gate = new Semaphore(opts.concurrency)
+  }
+
+  /**
+   * Writes full images (Put). Keys must be unique across `items` (the fold gives one image per
+   * key); a duplicate is a bug and throws before anything is sent. `guard` runs before every
+   * attempt and throws to stop writing (lease lost). Returns the number of requests sent.
+   */
+  async putAll (items: readonly Item[], guard: () => void = () => {}): Promise<number> {
+    const seen = new Set<string>()
+    for (const item of items) {
+      const k = keyOf(item)
+      if (seen.has(k)) throw new Error(`duplicate key in one write: ${k.replace('\u0000', ' / ')}`)
+      seen.add(k)
+    }
+    let requests = 0
+    await Promise.all(chunks(items, 25).map(chunk => this.gate.run(async () => {
+      let pending = chunk.map(Item => ({ PutRequest: { Item } }))
+      await this.withRetry('write', guard, async () => {
+        requests++
+        const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.opts.table]: pending } }))
+        const left = res.UnprocessedItems?.[this.opts.table] ?? []
+        pending = left as typeof pending
+        return left.length === 0
+      })
+    })))
+    return requests
+  }
+
+  /** Consistent reads by key; absent keys are simply missing from the result. */
+  async getAll (keys: readonly Key[]): Promise<Item[]> {
+    const unique = [...new Map(keys.map(k => [keyOf(k), { pk: k.pk, sk: k.sk }])).values()]
+    const out: Item[] = []
+    await Promise.all(chunks(unique, 100).map(chunk => this.gate.run(async () => {
+      let pending: Key[] = chunk
+      await this.withRetry('read', () => {}, async () => {
+        const res = await this.db.send(new BatchGetCommand({ RequestItems: { [this.opts.table]: { Keys: pending, ConsistentRead: true } } }))
+        for (const item of res.Responses?.[this.opts.table] ?? []) out.push(item)
+        pending = (res.UnprocessedKeys?.[this.opts.table]?.Keys ?? []) as Key[]
+        return pending.length === 0
+      })
+    })))
+    return out
+  }
+
+  /** Every item of one index partition (paginated), optionally bounded above on the sort key. */
+  async queryIndex (index: { name: string, pk: string, sk?: string }, pkValue: string, skAtMost?: string): Promise<Item[]> {
+    const out: Item[] = []
+    let start: Record<string, unknown> | undefined
+    do {
+      await this.gate.run(() => this.withRetry('query', () => {}, async () => {
+        const bounded = skAtMost !== undefined && index.sk !== undefined
+        const res = await this.db.send(new QueryCommand({
+          TableName: this.opts.table,
+          IndexName: index.name,
+          KeyConditionExpression: bounded ? '#pk = :pk AND #sk <= :sk' : '#pk = :pk',
+          ExpressionAttributeNames: bounded ? { '#pk': index.pk, '#sk': index.sk! } : { '#pk': index.pk },
+          ExpressionAttributeValues: bounded ? { ':pk': pkValue, ':sk': skAtMost } : { ':pk': pkValue },
+          ExclusiveStartKey: start
+        }))
+        out.push(...(res.Items ?? []))
+        start = res.LastEvaluatedKey
+        return true
+      }))
+    } while (start)
+    return out
+  }
+
+  /** Runs `attempt` until it reports done; retriable failures and partial results back off. */
+  private async withRetry (op: 'write' | 'read' | 'query', guard: () => void, attempt: () => Promise<boolean>): Promise<void> {
+    const policy = this.opts.retry
+    let last: RetryReason = 'unprocessed'
+    let lastError: unknown
+    for (let n = 0; n < policy.maxAttempts; n++) {
+      if (n > 0) {
+        this.stats.onRetry?.(op, last)
+        await this.sleep(backoffDelay(policy, n - 1))
+      }
+      guard()
+      const t0 = performance.now()
+      try {
+        const done = await attempt()
+        this.stats.onRequest?.(op, (performance.now() - t0) / 1000, true)
+        if (done) return
+        last = 'unprocessed'
+      } catch (err) {
+        this.stats.onRequest?.(op, (performance.now() - t0) / 1000, false)
+        const reason = retryReason(err)
+        if (!reason) throw new DynamoRequestError(op === 'write' ? 'write' : 'read', n + 1, (err as Error)?.name ?? String(err), err)
+        last = reason
+        lastError = err
+      }
+    }
+    throw new DynamoRequestError(op === 'write' ? 'write' : 'read', policy.maxAttempts, last, lastError)
+  }
+}

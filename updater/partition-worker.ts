@@ -1,0 +1,220 @@
+import type { Logger } from '../shared/log/logger.ts'
+import { processBatch, type BatchContext, type BatchReport } from './batch-processor.ts'
+import type { Committer } from './committer.ts'
+import { LeaseLostError, LeaseRefusedError } from './errors.ts'
+import type { PartitionLease } from './lease.ts'
+import type { UpdaterMetrics } from './metrics.ts'
+import { nextCommitOffset } from './offsets.ts'
+import type { ReadRecord } from './partition-reader.ts'
+
+export type WorkerState = 'acquiring' | 'refused' | 'running' | 'stalled' | 'stopped'
+
+export interface WorkerOptions {
+  partition: number
+  batchMaxMessages: number
+  batchMaxWaitMs: number
+  stallRetryMs: number
+  leaseRetryMs: number
+}
+
+export interface WorkerDeps {
+  log: Logger
+  metrics: UpdaterMetrics
+  lease: PartitionLease
+  committer: Committer
+  /** Committed position (next offset) of the partition, read after the lease is taken. */
+  position: (partition: number) => Promise<number>
+  batch: Omit<BatchContext, 'guard'>
+  /** Tells the fetch loop this partition wants records. */
+  wake: () => void
+  onBatch?: (report: BatchReport) => void
+}
+
+/**
+ * One owned partition: takes its lease, then loops over batches (records the fetch loop put in
+ * its buffer): process, commit, next. A batch that fails is kept and retried after
+ * `stallRetryMs` (the partition reports stalled, hence not ready) until it succeeds, the lease
+ * is lost or the updater stops; nothing after it is taken and nothing past it is committed.
+ */
+export class PartitionWorker {
+  state: WorkerState = 'acquiring'
+  /** Next offset to fetch, known while running. */
+  fetchPosition: number | undefined
+  /** Next offset to process (= committed once a batch is done). */
+  position = 0
+  private buffer: ReadRecord[] = []
+  private stopping = false
+  private signal: (() => void) | undefined
+  private refusedBy = ''
+  private done: Promise<void> | undefined
+
+  constructor (private readonly o: WorkerOptions, private readonly d: WorkerDeps) {}
+
+  get partition (): number { return this.o.partition }
+  get hungry (): boolean {
+    return this.state === 'running' && !this.stopping && this.fetchPosition !== undefined && this.buffer.length < this.o.batchMaxMessages && this.d.lease.isValid()
+  }
+  get ready (): boolean { return this.state === 'running' }
+
+  start (): void { this.done = this.run() }
+
+  /** Finishes the batch in hand (if it can), commits it, and stops. */
+  async stop (): Promise<void> {
+    this.stopping = true
+    this.poke()
+    await this.done
+  }
+
+  /** Records fetched from `fetchPosition` on. */
+  deliver (records: ReadRecord[]): void {
+    if (this.state !== 'running' || records.length === 0) return
+    if (records[0]!.offset < (this.fetchPosition ?? 0)) records = records.filter(r => r.offset >= this.fetchPosition!)
+    if (records.length === 0) return
+    this.buffer.push(...records)
+    this.fetchPosition = records[records.length - 1]!.offset + 1
+    this.poke()
+  }
+
+  /** Retention moved the log start past our position. */
+  resetTo (offset: number): void {
+    if (this.fetchPosition !== undefined && offset > this.fetchPosition) {
+      this.d.log.warn('updater_position_reset', { partition: this.partition, from: this.fetchPosition, to: offset })
+      this.fetchPosition = offset
+      this.position = Math.max(this.position, offset)
+    }
+  }
+
+  private poke (): void {
+    const s = this.signal
+    this.signal = undefined
+    s?.()
+  }
+
+  private wait (ms: number): Promise<void> {
+    return new Promise(resolve => {
+      const t = setTimeout(() => { this.signal = undefined; resolve() }, ms)
+      this.signal = () => { clearTimeout(t); resolve() }
+    })
+  }
+
+  private async run (): Promise<void> {
+    const p = this.partition
+    const labels = { partition: p }
+    while (!this.stopping) {
+      if (!this.d.lease.isValid()) {
+        this.d.metrics.leaseHeld.set(labels, 0)
+        if (this.state === 'running' || this.state === 'stalled') this.d.log.warn('updater_lease_lapsed', { partition: p, note: 'stopped writing this partition' })
+        this.buffer = []
+        this.fetchPosition = undefined
+        if (!(await this.acquire())) { await this.wait(this.o.leaseRetryMs); continue }
+      }
+      const batch = await this.take()
+      if (!batch) continue
+      await this.runBatch(batch)
+    }
+    this.state = 'stopped'
+  }
+
+  /** Takes the lease and learns the committed position; false when refused or failed. */
+  private async acquire (): Promise<boolean> {
+    const p = this.partition
+    try {
+      // Keeps the lease if it is ours and nobody took it meanwhile (a lapse during a DynamoDB outage).
+      if (this.d.lease.isHeld()) await this.d.lease.renew()
+      else {
+        const epoch = await this.d.lease.acquire()
+        this.d.log.info('updater_lease_acquired', { partition: p, epoch })
+      }
+      this.position = await this.d.position(p)
+      this.fetchPosition = this.position
+      this.buffer = []
+      this.state = 'running'
+      this.refusedBy = ''
+      this.d.metrics.leaseHeld.set({ partition: p }, 1)
+      this.d.wake()
+      return true
+    } catch (err) {
+      if (err instanceof LeaseRefusedError) {
+        this.state = 'refused'
+        const who = `${err.holder.owner}#${err.holder.epoch}`
+        if (who !== this.refusedBy) this.d.log.warn('updater_lease_refused', { partition: p, holder: err.holder.owner, epoch: err.holder.epoch, leaseUntil: err.holder.leaseUntil, note: 'another updater owns this partition: not processing it' })
+        this.refusedBy = who
+      } else if (err instanceof LeaseLostError) {
+        this.state = 'acquiring'
+        this.d.log.warn('updater_lease_lost', { partition: p, holder: err.holder })
+      } else {
+        this.state = 'acquiring'
+        this.d.log.warn('updater_lease_error', { partition: p, error: err as Error })
+      }
+      return false
+    }
+  }
+
+  /** Up to batchMaxMessages records, waiting batchMaxWaitMs for a batch to fill once one arrived. */
+  private async take (): Promise<ReadRecord[] | undefined> {
+    if (this.stopping) return undefined
+    if (this.buffer.length === 0) {
+      this.d.wake()
+      await this.wait(1000)
+      if (this.buffer.length === 0) return undefined
+    }
+    const deadline = performance.now() + this.o.batchMaxWaitMs
+    while (this.buffer.length < this.o.batchMaxMessages && !this.stopping) {
+      const left = deadline - performance.now()
+      if (left <= 0) break
+      this.d.wake()
+      await this.wait(left)
+    }
+    if (!this.d.lease.isValid()) return undefined
+    return this.buffer.splice(0, this.o.batchMaxMessages)
+  }
+
+  private async runBatch (batch: ReadRecord[]): Promise<void> {
+    const p = this.partition
+    const labels = { partition: p }
+    const t0 = performance.now()
+    this.d.wake() // fetch the next batch meanwhile
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const report = await processBatch({ ...this.d.batch, guard: () => this.d.lease.check() }, p, batch)
+        const next = nextCommitOffset(this.position, report.outcomes)
+        if (next !== undefined) {
+          await this.d.committer.commit(p, next)
+          this.position = next
+        }
+        if (this.state === 'stalled') this.d.log.info('updater_partition_resumed', { partition: p, attempts: attempt + 1 })
+        this.state = 'running'
+        this.d.metrics.stalled.set(labels, 0)
+        this.record(report, (performance.now() - t0) / 1000)
+        return
+      } catch (err) {
+        if (err instanceof LeaseLostError || !this.d.lease.isValid()) {
+          this.d.log.warn('updater_batch_abandoned', { partition: p, reason: 'lease', from: batch[0]!.offset })
+          this.state = 'acquiring'
+          return
+        }
+        this.state = 'stalled'
+        this.d.metrics.stalled.set(labels, 1)
+        this.d.log.error('updater_batch_failed', { partition: p, from: batch[0]!.offset, to: batch[batch.length - 1]!.offset, attempt: attempt + 1, retryInMs: this.o.stallRetryMs, error: err as Error })
+        if (this.stopping) return
+        await this.wait(this.o.stallRetryMs)
+        if (this.stopping) return
+      }
+    }
+  }
+
+  private record (r: BatchReport, seconds: number): void {
+    const m = this.d.metrics
+    m.batchSize.observe({}, r.records)
+    m.batchSeconds.observe({}, seconds)
+    m.commands.inc({ result: 'applied' }, r.applied)
+    m.commands.inc({ result: 'skipped' }, r.skipped)
+    m.commands.inc({ result: 'rejected' }, r.rejected)
+    m.commands.inc({ result: 'poison' }, r.poison)
+    m.itemsWritten.inc({}, r.itemsWritten)
+    m.eventsProduced.inc({}, r.events)
+    for (const dl of r.deadLetters) m.deadLetters.inc({ reason: dl.headers['dlq-code'] ?? 'unknown' })
+    for (const dl of r.deadLetters) this.d.log.warn('updater_dead_letter', { partition: r.partition, offset: Number(dl.headers['dlq-origin-offset']), code: dl.headers['dlq-code'], reason: dl.headers['dlq-reason'] })
+    this.d.onBatch?.(r)
+  }
+}
