@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { openapi } from '@elysiajs/openapi'
 import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { tableReachable } from '../shared/dynamo/health.ts'
-import { opsRoutes } from '../shared/http/ops.ts'
+import { opsRoutes, type Check } from '../shared/http/ops.ts'
 import { type Logger } from '../shared/log/logger.ts'
 import { type Registry } from '../shared/metrics/registry.ts'
 import { agencies } from './agencies/index.ts'
@@ -32,6 +32,8 @@ export interface ApiDeps {
   draining: () => boolean
   /** Live notification fan-out; made here if not given. */
   hub?: NotificationHub
+  /** Extra readiness checks (main.ts adds the live notification feed). */
+  checks?: Record<string, Check>
   settings: {
     TOPIC_COMMANDS: string
     JWT_SECRET: string
@@ -73,7 +75,7 @@ export function createApp (d: ApiDeps) {
     .use(opsRoutes({
       registry: d.registry,
       draining: d.draining,
-      checks: { kafka: () => d.producer.isConnected(), dynamodb: tableReachable(d.db, d.table) }
+      checks: { kafka: () => d.producer.isConnected(), dynamodb: tableReachable(d.db, d.table), ...d.checks }
     }))
     .use(reservations(new ReservationService(store, commands, idem), authOpts))
     .use(trips(new TripService(store, commands, idem), authOpts))

@@ -10,20 +10,20 @@ export const ApiSettings = Type.Object({
   ...DynamoSettings,
   ...LogSettings,
   PORT: Type.Integer({ default: 3000, minimum: 1, maximum: 65535, description: 'HTTP port on HOST' }),
-  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'address to listen on' }),
   JWT_SECRET: Type.String({ minLength: 32, description: 'HS256 secret of user tokens (at least 32 characters)' }),
   AGENCY_SECRETS: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), Type.String({ minLength: 16 }),
     { description: 'JSON object of agency id to HMAC secret, e.g. {"demo":"…"}' }),
   PRODUCE_DEADLINE_MS: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'time Kafka has to acknowledge a command before the API answers 503' }),
-  PRODUCE_LINGER_MS: Type.Integer({ default: 2, minimum: 0, maximum: 1000 }),
-  PRODUCE_MAX_BATCH: Type.Integer({ default: 1000, minimum: 1, maximum: 100_000 }),
+  PRODUCE_LINGER_MS: Type.Integer({ default: 2, minimum: 0, maximum: 1000, description: 'how long the first command of a batch waits for others' }),
+  PRODUCE_MAX_BATCH: Type.Integer({ default: 1000, minimum: 1, maximum: 100_000, description: 'commands in one send at most' }),
   PRODUCE_MAX_IN_FLIGHT: Type.Integer({ default: 1, minimum: 1, maximum: 5, description: 'sends in flight (1 keeps send order across Kafka leader changes)' }),
-  BODY_LIMIT_BYTES: Type.Integer({ default: 65_536, minimum: 1024, maximum: 10_485_760 }),
+  BODY_LIMIT_BYTES: Type.Integer({ default: 65_536, minimum: 1024, maximum: 10_485_760, description: 'larger request bodies get 413' }),
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 1, maximum: 720, description: 'how long an Idempotency-Key is remembered' }),
   SSE_HEARTBEAT_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000, description: 'comment line sent on idle notification streams' }),
   SSE_MAX_REPLAY: Type.Integer({ default: 500, minimum: 0, maximum: 10_000, description: 'most stored notifications a stream replays after Last-Event-ID' }),
   SSE_MAX_STREAMS_PER_USER: Type.Integer({ default: 5, minimum: 1, maximum: 100, description: 'open notification streams per user and process (the oldest is closed)' }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000, description: 'longest a SIGTERM shutdown may take' }),
   /** How long readiness reports "draining" before the server stops accepting: the load balancer's check interval × fall. */
-  DRAIN_DELAY_MS: Type.Integer({ default: 1500, minimum: 0, maximum: 30_000 })
+  DRAIN_DELAY_MS: Type.Integer({ default: 1500, minimum: 0, maximum: 30_000, description: 'time readiness reports draining before the server stops accepting (load balancer check interval × fall)' })
 })

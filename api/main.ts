@@ -8,6 +8,7 @@ import { onShutdown } from '../shared/process/shutdown.ts'
 import { createApp } from './app.ts'
 import { ApiSettings } from './config.ts'
 import { NotificationHub } from './notifications/hub.ts'
+import { LiveFeed } from './notifications/live-feed.ts'
 
 const s = loadEnvOrExit(ApiSettings)
 const log = createLogger('api', s.LOG_LEVEL, { pid: process.pid })
@@ -25,15 +26,18 @@ const db = createDynamoClient(s, { requestTimeoutMs: 700 })
 
 let draining = false
 const hub = new NotificationHub(s.SSE_MAX_STREAMS_PER_USER)
-const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draining: () => draining, hub, settings: s })
+// Every API process reads the whole notifications topic and pushes to its own open streams.
+const liveFeed = new LiveFeed({ brokers: s.KAFKA_BROKERS.split(','), topic: s.TOPIC_NOTIFICATIONS, publish: (userId, n) => hub.publish(userId, n), log })
+const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draining: () => draining, hub, settings: s, checks: { notifications: () => liveFeed.ready() } })
 
-await producer.connect([s.TOPIC_COMMANDS])
+await Promise.all([producer.connect([s.TOPIC_COMMANDS]), liveFeed.start()])
 app.listen({ port: s.PORT, hostname: s.HOST, maxRequestBodySize: s.BODY_LIMIT_BYTES })
 log.info('api_listening', { host: s.HOST, port: s.PORT })
 
 onShutdown(log, s.SHUTDOWN_GRACE_MS, [
   ['drain', async () => { draining = true; await Bun.sleep(s.DRAIN_DELAY_MS) }],
   // Open notification streams would hold the server open: end them, then let in-flight requests finish.
+  ['live-feed', () => liveFeed.stop()],
   ['streams', () => hub.closeAll()],
   ['http', async () => { await app.stop() }],
   ['producer', () => producer.close()],

@@ -5,24 +5,49 @@ import { createDynamoClient } from '../shared/dynamo/client.ts'
 import { tableReachable } from '../shared/dynamo/health.ts'
 import { opsRoutes } from '../shared/http/ops.ts'
 import { kafkaReachable } from '../shared/kafka/health.ts'
+import { deadLetterTopic } from '../shared/kafka/topics.ts'
 import { createLogger } from '../shared/log/logger.ts'
-import { Registry } from '../shared/metrics/registry.ts'
 import { onShutdown } from '../shared/process/shutdown.ts'
-import { NotifierSettings } from './config.ts'
+import { claimLeaseMs, notifiedChanges, NotifierSettings } from './config.ts'
+import { notifierMetrics } from './metrics.ts'
+import { createNotifier } from './notifier.ts'
 
 const s = loadEnvOrExit(NotifierSettings)
 const log = createLogger('notifier', s.LOG_LEVEL, { pid: process.pid })
-const registry = new Registry()
+try {
+  claimLeaseMs(s)
+  notifiedChanges(s.NOTIFIER_CHANGES)
+} catch (error) {
+  log.fatal('config_invalid', { error: error as Error })
+  process.exit(78)
+}
+const metrics = notifierMetrics()
 const db = createDynamoClient(s)
-const kafka = kafkaReachable(s.KAFKA_BROKERS.split(','), [s.TOPIC_STATUS, s.TOPIC_NOTIFICATIONS])
+const kafka = kafkaReachable(s.KAFKA_BROKERS.split(','), [s.TOPIC_STATUS, s.TOPIC_NOTIFICATIONS, deadLetterTopic(s.TOPIC_STATUS, 'notifier')])
+const notifier = createNotifier(s, db, log, metrics)
 let draining = false
-const ops = new Elysia().use(opsRoutes({ registry, draining: () => draining, checks: { kafka: kafka.check, dynamodb: tableReachable(db, s.TABLE_NAME) } }))
+const ops = new Elysia().use(
+  opsRoutes({
+    registry: metrics.registry,
+    draining: () => draining,
+    checks: { kafka: kafka.check, dynamodb: tableReachable(db, s.TABLE_NAME), consumer: () => notifier.ready() },
+  }),
+)
 ops.listen({ port: s.PORT, hostname: s.HOST })
-log.info('notifier_listening', { port: s.PORT })
+log.info('notifier_listening', { port: ops.server?.port })
 
+// Deliveries in flight get most of the grace period; the rest is for the commit and closing.
 onShutdown(log, s.SHUTDOWN_GRACE_MS, [
   ['drain', () => { draining = true }],
+  ['notifier', () => notifier.stop(Math.max(500, s.SHUTDOWN_GRACE_MS - 5000))],
   ['ops', async () => { await ops.stop() }],
   ['kafka', () => kafka.close()],
-  ['dynamodb', () => db.destroy()]
+  ['dynamodb', () => db.destroy()],
 ])
+
+try {
+  await notifier.start()
+} catch (error) {
+  log.fatal('notifier_start_failed', { error: error as Error })
+  process.exit(1)
+}

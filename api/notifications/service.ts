@@ -21,6 +21,9 @@ export interface StreamOptions {
   maxReplay: number
 }
 
+/** How many sent ids a stream remembers to drop repeats (the live feed redelivers after restarts). */
+const recentIds = 1000
+
 export class NotificationService {
   constructor (private readonly store: Store, private readonly hub: NotificationHub, private readonly o: StreamOptions) {}
 
@@ -48,13 +51,16 @@ export class NotificationService {
     const body = new ReadableStream<Uint8Array>({
       start: async controller => {
         let closed = false
-        let lastSent = lastEventId ?? ''
         let replaying = true
         const held: Notification[] = []
+        // Ids come from several notifiers' clocks, so a live one may sort below one already sent:
+        // dedupe by the ids recently sent, not by order.
+        const sent = new Set<string>()
         const write = (text: string) => { if (!closed) { try { controller.enqueue(enc.encode(text)) } catch { close() } } }
         const send = (n: Notification | NotificationItem) => {
-          if (n.id <= lastSent) return
-          lastSent = n.id
+          if (sent.has(n.id) || n.id === lastEventId) return
+          sent.add(n.id)
+          if (sent.size > recentIds) sent.delete(sent.values().next().value!)
           write(`id: ${n.id}\nevent: notification\ndata: ${JSON.stringify(toView(n))}\n\n`)
         }
         const close = () => {

@@ -10,7 +10,7 @@ export const StackSettings = Type.Object({
   MAVEN_REPO: Type.String({ default: join(homedir(), '.cache', 'road-warrior', 'm2'), minLength: 1, description: 'Maven local repository for Kafka’s jars' }),
   KAFKA_PORT: port(9092, 'Kafka client port on 127.0.0.1'),
   KAFKA_CONTROLLER_PORT: port(9093, 'Kafka KRaft controller port on 127.0.0.1'),
-  KAFKA_HEAP_MB: Type.Integer({ default: 512, minimum: 256, maximum: 8192 }),
+  KAFKA_HEAP_MB: Type.Integer({ default: 512, minimum: 256, maximum: 8192, description: 'the local broker’s Java heap' }),
   DYNAMODB_PORT: port(8000, 'dynalite port on 127.0.0.1'),
   HAPROXY_PORT: port(8080, 'the API’s public port (HAProxy) on 127.0.0.1'),
   HAPROXY_STATS_PORT: port(8404, 'HAProxy stats page port on 127.0.0.1'),
@@ -20,6 +20,6 @@ export const StackSettings = Type.Object({
   API_COUNT: Type.Integer({ default: 2, minimum: 1, maximum: 32, description: 'API processes behind HAProxy' }),
   UPDATER_COUNT: Type.Integer({ default: 2, minimum: 1, maximum: 64, description: 'updater processes (each owns COMMAND_PARTITIONS / UPDATER_COUNT partitions)' }),
   NOTIFIER_COUNT: Type.Integer({ default: 1, minimum: 0, maximum: 64, description: 'notifier processes' }),
-  COMMAND_PARTITIONS: Type.Integer({ default: 12, minimum: 1, maximum: 1000 }),
-  LOG_LEVEL: Type.String({ default: 'info' })
+  COMMAND_PARTITIONS: Type.Integer({ default: 12, minimum: 1, maximum: 1000, description: 'partitions of the command topic the stack provisions' }),
+  LOG_LEVEL: Type.String({ default: 'info', description: 'log level passed to the roles' })
 })

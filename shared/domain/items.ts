@@ -182,15 +182,25 @@ export const NotificationItem = Type.Object(
 )
 export type NotificationItem = Static<typeof NotificationItem>
 
-/** The notifier's dedupe record: the highest event seq already notified for a reservation. */
+/**
+ * The notifier's dedupe record of a reservation: `lastSeq` is the highest event seq already
+ * notified. While an event is being delivered it also holds a claim (`claimSeq`, the notification
+ * id chosen for it, the claiming process and when the claim lapses), written conditionally, so a
+ * retry after a crash reuses the same notification id and a second notifier waits rather than
+ * delivering the same change again (notifier/dedupe.ts).
+ */
 export const NotifiedItem = Type.Object(
   {
     pk: Type.String(),
     sk: Type.String(),
     entity: Type.Literal('notified'),
     reservationId: Id,
-    lastSeq: Type.Integer({ minimum: 0 }),
-    notifiedAt: Ms,
+    lastSeq: Type.Optional(Type.Integer({ minimum: 0 })),
+    notifiedAt: Type.Optional(Ms),
+    claimSeq: Type.Optional(Type.Integer({ minimum: 0 })),
+    claimId: Type.Optional(Id),
+    claimOwner: Type.Optional(Type.String({ maxLength: 200 })),
+    claimUntil: Type.Optional(Ms),
   },
   closed,
 )
