@@ -25,6 +25,7 @@ export const UpdaterSettings = Type.Object({
   UPDATER_WRITE_BACKOFF_BASE_MS: Type.Integer({ default: 25, minimum: 1, maximum: 60_000, description: 'first retry delay cap; doubles per attempt, full jitter' }),
   UPDATER_WRITE_BACKOFF_MAX_MS: Type.Integer({ default: 2000, minimum: 1, maximum: 300_000, description: 'largest retry delay cap' }),
   UPDATER_DYNAMODB_REQUEST_TIMEOUT_MS: Type.Integer({ default: 3000, minimum: 100, maximum: 60_000, description: 'one DynamoDB request fails (and is retried) past this' }),
+  UPDATER_BATCH_DEADLINE_MS: Type.Integer({ default: 60_000, minimum: 1000, maximum: 3_600_000, description: 'a batch (fold, writes, events, commit) not done by then is failed and retried: a hung call stalls the partition visibly instead of freezing it' }),
   UPDATER_STALL_RETRY_MS: Type.Integer({ default: 1000, minimum: 10, maximum: 600_000, description: 'pause before a stalled partition retries its batch in hand' }),
   UPDATER_LEASE_TTL_MS: Type.Integer({ default: 15_000, minimum: 500, maximum: 600_000, description: 'partition lease lifetime; renewed every quarter of it, writes stop after two thirds without renewal' }),
   UPDATER_FINISHER_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 0, maximum: 86_400_000, description: 'period of the ended-trips task (0: off)' }),

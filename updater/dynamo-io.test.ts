@@ -92,3 +92,41 @@ test('retryReason classifies what may succeed later', () => {
   expect(retryReason(err('ValidationException', 400))).toBeUndefined()
   expect(retryReason(err('ConditionalCheckFailedException', 400))).toBeUndefined()
 })
+
+describe('DynamoIo.putAll with writes of unknown outcome', () => {
+  test('a timed-out request that lands after its retry is found and its items put again', async () => {
+    // A tiny table: the first attempt times out for the caller but "lands" later with an older image.
+    const table = new Map<string, Record<string, unknown>>()
+    const key = (i: Record<string, unknown>) => `${String(i.pk)}|${String(i.sk)}`
+    let call = 0
+    const db = {
+      send: async (cmd: { input: { RequestItems: Record<string, { Keys?: Array<{ pk: string, sk: string }> } | Array<{ PutRequest: { Item: Record<string, unknown> } }>> } }) => {
+        const req = cmd.input.RequestItems.t!
+        if (Array.isArray(req)) {
+          if (call++ === 0) {
+            // The abandoned request: applied after the retry below, with the image it carried.
+            const late = req.map(w => ({ ...w.PutRequest.Item, lastOffset: 1 }))
+            setTimeout(() => { for (const i of late) table.set(key(i), i) }, 5)
+            throw Object.assign(new Error('timed out'), { name: 'TimeoutError' })
+          }
+          for (const w of req) table.set(key(w.PutRequest.Item), w.PutRequest.Item)
+          return {}
+        }
+        return { Responses: { t: req.Keys!.map(k => table.get(key(k))).filter(Boolean) } }
+      }
+    } as unknown as DynamoDBDocumentClient
+    const repaired: number[] = []
+    const io = new DynamoIo(db, { table: 't', concurrency: 1, retry: policy, settleMs: 20 }, { onRepaired: n => repaired.push(n) }, ms => Bun.sleep(ms))
+    const images = [{ pk: 'U#a', sk: 'RES#1', lastOffset: 9 }, { pk: 'U#a', sk: 'RES#2', lastOffset: 9 }]
+    await io.putAll(images)
+    expect(repaired).toEqual([2])
+    expect([...table.values()].map(i => i.lastOffset)).toEqual([9, 9])
+  })
+
+  test('no timeout, no read-back', async () => {
+    const f = fakeDb(() => ({}))
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy, settleMs: 20 }, {}, ms => Bun.sleep(ms))
+    expect(await io.putAll(items(30))).toBe(2)
+    expect(f.calls.length).toBe(2)
+  })
+})

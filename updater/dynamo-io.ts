@@ -18,6 +18,12 @@ export interface DynamoIoOptions {
   table: string
   concurrency: number
   retry: BackoffPolicy
+  /**
+   * After a write whose outcome is unknown (timeout, reset), how long to wait before checking what
+   * the table holds: the abandoned request may still be applied by the server after our retry
+   * succeeded, putting an older image back. 0 skips the check (unit tests that need no timing).
+   */
+  settleMs?: number
 }
 
 export interface DynamoIoStats {
@@ -25,6 +31,8 @@ export interface DynamoIoStats {
   onRequest?: (op: 'write' | 'read' | 'query', seconds: number, ok: boolean) => void
   /** One per retry, with why. */
   onRetry?: (op: 'write' | 'read' | 'query', reason: RetryReason) => void
+  /** Items found overwritten by an abandoned (timed-out) write, and put again. */
+  onRepaired?: (items: number) => void
 }
 
 export type RetryReason = 'unprocessed' | 'throttled' | 'server_error' | 'network'
@@ -71,6 +79,17 @@ export function chunks<T> (list: readonly T[], size: number): T[][] {
 
 const keyOf = (i: { pk?: unknown, sk?: unknown }) => `${String(i.pk)}\u0000${String(i.sk)}`
 
+/** Same attributes and values, whatever the key order. */
+export function sameImage (a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b)
+}
+
+function canonical (v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map(k => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`
+  return JSON.stringify(v) ?? 'undefined'
+}
+
 export class DynamoIo {
   private readonly gate: Semaphore
   constructor (
@@ -95,17 +114,40 @@ export class DynamoIo {
       seen.add(k)
     }
     let requests = 0
+    // Items sent in a request whose outcome is unknown: that request may still land later.
+    const uncertain = new Map<string, Item>()
     await Promise.all(chunks(items, 25).map(chunk => this.gate.run(async () => {
       let pending = chunk.map(Item => ({ PutRequest: { Item } }))
       await this.withRetry('write', guard, async () => {
         requests++
-        const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.opts.table]: pending } }))
-        const left = res.UnprocessedItems?.[this.opts.table] ?? []
-        pending = left as typeof pending
-        return left.length === 0
+        try {
+          const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.opts.table]: pending } }))
+          const left = res.UnprocessedItems?.[this.opts.table] ?? []
+          pending = left as typeof pending
+          return left.length === 0
+        } catch (err) {
+          if (retryReason(err) === 'network') for (const w of pending) uncertain.set(keyOf(w.PutRequest.Item), w.PutRequest.Item)
+          throw err
+        }
       })
     })))
+    if (uncertain.size > 0 && (this.opts.settleMs ?? 0) > 0) requests += await this.repair([...uncertain.values()], guard)
     return requests
+  }
+
+  /**
+   * A timed-out BatchWriteItem may be applied by the server after its retry succeeded, and a
+   * BatchWriteItem takes no condition to refuse an older image. So once such a request has had
+   * time to land (settleMs), read back its keys and put again every item that is not the image
+   * written. Until this returns, the batch is not done and nothing is committed past it.
+   */
+  private async repair (written: Item[], guard: () => void): Promise<number> {
+    await this.sleep(this.opts.settleMs!)
+    const stored = new Map((await this.getAll(written.map(i => ({ pk: String(i.pk), sk: String(i.sk) })))).map(i => [keyOf(i), i]))
+    const stale = written.filter(i => !sameImage(stored.get(keyOf(i)), i))
+    if (stale.length === 0) return 0
+    this.stats.onRepaired?.(stale.length)
+    return this.putAll(stale, guard)
   }
 
   /** Consistent reads by key; absent keys are simply missing from the result. */

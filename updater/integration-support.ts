@@ -59,6 +59,7 @@ export function updaterEnv (topics: TestTopics, table: string, extra: Record<str
     UPDATER_GROUP_ID: `${topics.commands}-updater`,
     UPDATER_LEASE_TTL_MS: '3000',
     UPDATER_STALL_RETRY_MS: '300',
+    UPDATER_BATCH_DEADLINE_MS: '10000',
     UPDATER_FINISHER_INTERVAL_MS: '0',
     UPDATER_FETCH_MAX_WAIT_MS: '100',
     LOG_LEVEL: process.env.TEST_LOGS ? 'debug' : 'warn',

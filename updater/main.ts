@@ -38,9 +38,19 @@ onShutdown(log, s.SHUTDOWN_GRACE_MS, [
   ['dynamodb', () => { dataDb.destroy(); controlDb.destroy() }]
 ])
 
-try {
-  await updater.start()
-} catch (err) {
-  log.fatal('updater_start_failed', { error: err as Error })
-  process.exit(err instanceof OwnershipError ? 78 : 1)
+// Kafka can answer a metadata request without a topic it has (a broker still loading, a leader
+// moving): start-up failures other than a wrong ownership setting are retried, not fatal.
+for (let attempt = 0; ; attempt++) {
+  try {
+    await updater.start()
+    break
+  } catch (err) {
+    if (err instanceof OwnershipError) {
+      log.fatal('updater_start_failed', { error: err })
+      process.exit(78)
+    }
+    const delayMs = Math.min(15_000, 500 * 2 ** Math.min(attempt, 5))
+    log.warn('updater_start_retry', { attempt: attempt + 1, delayMs, error: err as Error })
+    await Bun.sleep(delayMs)
+  }
 }

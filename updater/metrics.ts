@@ -7,6 +7,7 @@ export class UpdaterMetrics {
   readonly batchSeconds: Histogram
   readonly writeSeconds: Histogram
   readonly dynamoRetries: Counter
+  readonly repairedItems: Counter
   readonly deadLetters: Counter
   readonly commands: Counter
   readonly itemsWritten: Counter
@@ -24,6 +25,7 @@ export class UpdaterMetrics {
     this.batchSeconds = r.histogram('updater_batch_duration_seconds', 'read-to-commit time of one batch')
     this.writeSeconds = r.histogram('updater_dynamodb_request_duration_seconds', 'latency of one DynamoDB request (attempt), by operation')
     this.dynamoRetries = r.counter('updater_dynamodb_retries_total', 'DynamoDB requests retried, by operation and reason')
+    this.repairedItems = r.counter('updater_items_repaired_total', 'items an abandoned (timed-out) write had overwritten with an older image, put again')
     this.deadLetters = r.counter('updater_dead_letters_total', 'commands sent to the dead-letter topic, by reason')
     this.commands = r.counter('updater_commands_total', 'commands processed, by result (applied, skipped, rejected, poison)')
     this.itemsWritten = r.counter('updater_items_written_total', 'item images written with BatchWriteItem')

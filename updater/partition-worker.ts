@@ -15,6 +15,8 @@ export interface WorkerOptions {
   batchMaxWaitMs: number
   stallRetryMs: number
   leaseRetryMs: number
+  /** A batch (fold, writes, events, commit) not done by then counts as failed and is retried. */
+  batchDeadlineMs: number
 }
 
 export interface WorkerDeps {
@@ -176,12 +178,17 @@ export class PartitionWorker {
     this.d.wake() // fetch the next batch meanwhile
     for (let attempt = 0; ; attempt++) {
       try {
-        const report = await processBatch({ ...this.d.batch, guard: () => this.d.lease.check() }, p, batch)
-        const next = nextCommitOffset(this.position, report.outcomes)
-        if (next !== undefined) {
-          await this.d.committer.commit(p, next)
-          this.position = next
-        }
+        // A call that never answers (a client callback lost, a socket that neither closes nor times
+        // out) must stall the partition visibly, not freeze it: the batch is retried from its start.
+        const report = await withDeadline(this.o.batchDeadlineMs, `batch ${batch[0]!.offset}-${batch[batch.length - 1]!.offset}`, async () => {
+          const r = await processBatch({ ...this.d.batch, guard: () => this.d.lease.check() }, p, batch)
+          const next = nextCommitOffset(this.position, r.outcomes)
+          if (next !== undefined) {
+            await this.d.committer.commit(p, next)
+            this.position = next
+          }
+          return r
+        })
         if (this.state === 'stalled') this.d.log.info('updater_partition_resumed', { partition: p, attempts: attempt + 1 })
         this.state = 'running'
         this.d.metrics.stalled.set(labels, 0)
@@ -216,5 +223,19 @@ export class PartitionWorker {
     for (const dl of r.deadLetters) m.deadLetters.inc({ reason: dl.headers['dlq-code'] ?? 'unknown' })
     for (const dl of r.deadLetters) this.d.log.warn('updater_dead_letter', { partition: r.partition, offset: Number(dl.headers['dlq-origin-offset']), code: dl.headers['dlq-code'], reason: dl.headers['dlq-reason'] })
     this.d.onBatch?.(r)
+  }
+}
+
+export class BatchDeadlineError extends Error {
+  readonly canRetry = true
+  constructor (what: string, ms: number) { super(`${what} not done within ${ms} ms`); this.name = 'BatchDeadlineError' }
+}
+
+async function withDeadline<T> (ms: number, what: string, work: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([work(), new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new BatchDeadlineError(what, ms)), ms) })])
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -154,9 +154,10 @@ describe('updater against the real Kafka and dynalite', () => {
       expect(diffs.slice(0, 5)).toEqual([])
       expect(proxy.stats.duplicateKeysInOneRequest).toBe(0)
       expect(proxy.stats.batchWrites).toBeGreaterThan(0)
-      const metrics = await (await fetch(`http://127.0.0.1:${updaters[0]!.port}/metrics`)).text()
-      expect(metrics).toContain('updater_consumer_lag_messages{partition="0"} 0')
-      expect(metrics).toContain('updater_batch_size_messages_count')
+      // Lag is refreshed from fetches and every few seconds: it reaches 0 shortly after the commits.
+      const metrics = async () => (await fetch(`http://127.0.0.1:${updaters[0]!.port}/metrics`)).text()
+      await waitFor('lag 0 on partition 0', async () => (await metrics()).includes('updater_consumer_lag_messages{partition="0"} 0'), 15_000, 250)
+      expect(await metrics()).toContain('updater_batch_size_messages_count')
     } finally {
       // SIGTERM: batch in hand finished, committed, leases released, exit 0.
       expect(await Promise.all(updaters.map(u => u.stop()))).toEqual([0, 0])

@@ -63,13 +63,15 @@ export class Updater {
     this.io = new DynamoIo(d.dataDb, {
       table: s.TABLE_NAME,
       concurrency: s.UPDATER_WRITE_CONCURRENCY,
-      retry: { maxAttempts: s.UPDATER_WRITE_MAX_ATTEMPTS, baseMs: s.UPDATER_WRITE_BACKOFF_BASE_MS, maxMs: s.UPDATER_WRITE_BACKOFF_MAX_MS }
+      retry: { maxAttempts: s.UPDATER_WRITE_MAX_ATTEMPTS, baseMs: s.UPDATER_WRITE_BACKOFF_BASE_MS, maxMs: s.UPDATER_WRITE_BACKOFF_MAX_MS },
+      settleMs: 2 * s.UPDATER_DYNAMODB_REQUEST_TIMEOUT_MS
     }, {
       onRequest: (op, seconds, ok) => {
         this.metrics.writeSeconds.observe({ operation: op, ok: String(ok) }, seconds)
         if (op === 'write') this.metrics.writeRequests.inc()
       },
-      onRetry: (op, reason) => this.metrics.dynamoRetries.inc({ operation: op, reason })
+      onRetry: (op, reason) => this.metrics.dynamoRetries.inc({ operation: op, reason }),
+      onRepaired: n => this.metrics.repairedItems.inc({}, n)
     })
     this.committer = new Committer(offsets => this.reader.commit(offsets), ok => this.metrics.commits.inc({ result: ok ? 'ok' : 'failed' }))
   }
@@ -99,7 +101,7 @@ export class Updater {
       const lease = new PartitionLease(this.d.controlDb, { table: s.TABLE_NAME, topic: s.TOPIC_COMMANDS, partition, group: s.UPDATER_GROUP_ID, owner: this.owner, ttlMs: s.UPDATER_LEASE_TTL_MS })
       this.leases.push(lease)
       this.workers.push(new PartitionWorker(
-        { partition, batchMaxMessages: s.UPDATER_BATCH_MAX_MESSAGES, batchMaxWaitMs: s.UPDATER_BATCH_MAX_WAIT_MS, stallRetryMs: s.UPDATER_STALL_RETRY_MS, leaseRetryMs },
+        { partition, batchMaxMessages: s.UPDATER_BATCH_MAX_MESSAGES, batchMaxWaitMs: s.UPDATER_BATCH_MAX_WAIT_MS, stallRetryMs: s.UPDATER_STALL_RETRY_MS, leaseRetryMs, batchDeadlineMs: s.UPDATER_BATCH_DEADLINE_MS },
         {
           log: this.d.log, metrics: this.metrics, lease, committer: this.committer,
           position: async p => (await this.reader.positions([p])).get(p) ?? 0,

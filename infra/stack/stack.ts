@@ -25,6 +25,8 @@ export function stackEnv (s: Settings, secrets: Record<string, string>): Record<
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     KAFKA_REPLICATION_FACTOR: '1',
+    // Local webhook receivers are plain http on loopback; production keeps https only.
+    WEBHOOK_ALLOW_HTTP: 'true',
     COMMAND_PARTITIONS: String(s.COMMAND_PARTITIONS),
     API_URL: `http://127.0.0.1:${s.HAPROXY_PORT}`,
     HAPROXY_STATS_URL: `http://127.0.0.1:${s.HAPROXY_STATS_PORT}/`,
