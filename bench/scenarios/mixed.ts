@@ -42,9 +42,14 @@ export async function mixedScenario (ctx: BenchContext, fraction: number, basis:
   ], ctx.budgetMs)
   const short = runs.filter(r => r.rps < 0.9 * (r.rate ?? 0))
   const shortNote = short.map(r => `${r.label} reached only ${fmtNum(r.rps)} req/s`).join('; ')
-  const status = verdict.status === 'pass' && short.length ? 'fail' : verdict.status
+  const measured = verdict.status === 'pass' && short.length ? 'fail' : verdict.status
   const ceiling = ctx.found.readCeilingQps
-  const dbNote = ceiling && readRate > ceiling ? `; the read target (${fmtNum(readRate)}/s) is ${(readRate / ceiling).toFixed(1)}× what dynalite alone serves (${fmtNum(ceiling)} Query/s): the local database cannot carry it` : ''
+  // Scaled from the write max alone, the read share can exceed what the local database serves even
+  // as a bare Query loop (scenario 7): then the run measures dynalite, not the system, and is
+  // reported without gating; 3b (the combined sustainable rate) carries the budget check.
+  const beyondDb = basis === 'write' && ceiling !== undefined && readRate > ceiling
+  const status = beyondDb && measured !== 'pass' ? 'info' : measured
+  const dbNote = beyondDb ? `; not gated: the read target (${fmtNum(readRate)}/s) is ${(readRate / ceiling).toFixed(1)}× what dynalite alone serves (${fmtNum(ceiling)} Query/s), so the local database, not the API, is the limit (measured: ${measured})` : ''
   ctx.progress(`${id}: reads p99 ${fmtMs(reads.latency.p99)} (${fmtNum(reads.rps)}/s), writes p99 ${fmtMs(writes.latency.p99)} (${fmtNum(writes.rps)}/s): ${status}`)
   return {
     id, title, status, note: `${verdict.note}${shortNote ? `; target rate not reached: ${shortNote}` : ''}${dbNote}`,
