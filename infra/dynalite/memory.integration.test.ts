@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import { createDynamoClient } from '../../shared/dynamo/client.ts'
 import { ensureTable } from '../../shared/dynamo/table.ts'
@@ -19,10 +20,11 @@ const port = freePort()
 const server = Bun.spawn([process.execPath, join(import.meta.dir, 'server.ts'), String(port), dir], { stdout: 'ignore', stderr: 'inherit' })
 afterAll(async () => { server.kill('SIGTERM'); await server.exited; rmSync(dir, { recursive: true, force: true }) })
 
-describe('dynalite with the iterator patch', () => {
-  test('the patch is applied to the installed dynalite', () => {
+describe('dynalite with its patches', () => {
+  test('the patches are applied to the installed dynalite', () => {
     const src = readFileSync(join(import.meta.dir, '..', '..', 'node_modules', 'dynalite', 'db', 'index.js'), 'utf8')
     expect(src.includes('const end = iterator.close || iterator.return')).toBe(true)
+    expect(src.includes('mainDb.createKeyStream(prefixedOptions)')).toBe(true)
   })
 
   test('the server’s memory stays bounded over 4,000 Queries (unpatched it grows ≈ 30 KB a Query)', async () => {
@@ -47,4 +49,20 @@ describe('dynalite with the iterator patch', () => {
     // The leak would add ≈ 120 MB here; allow noise from the allocator and GC timing.
     expect(after - before).toBeLessThan(60)
   }, 120_000)
+
+  test('ListTables reads the table list only (unpatched it walked every item of every table) and pages by name', async () => {
+    await waitFor('dynalite', () => dynamoAnswers(`http://127.0.0.1:${port}`))
+    const db = createDynamoClient({ DYNAMODB_ENDPOINT: `http://127.0.0.1:${port}`, AWS_REGION: 'local' })
+    for (const t of ['list-a', 'list-b', 'list-c']) await ensureTable(db, t, testLogger)
+    await db.send(new BatchWriteCommand({ RequestItems: { 'list-a': Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { pk: `U#x${i}`, sk: 'PROFILE' } } })) } }))
+    const names: string[] = []
+    let start: string | undefined
+    do {
+      const page = await db.send(new ListTablesCommand({ Limit: 1, ExclusiveStartTableName: start }))
+      names.push(...(page.TableNames ?? []))
+      start = page.LastEvaluatedTableName
+    } while (start)
+    db.destroy()
+    expect(names.filter(n => n.startsWith('list-'))).toEqual(['list-a', 'list-b', 'list-c'])
+  })
 })

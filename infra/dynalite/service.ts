@@ -22,7 +22,7 @@ export async function dynamoAnswers (endpoint: string): Promise<boolean> {
       authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=0'
     },
     body: '{}',
-    signal: AbortSignal.timeout(1000)
+    signal: AbortSignal.timeout(3000)
   })
   await res.arrayBuffer()
   return res.status === 200
