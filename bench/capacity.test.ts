@@ -7,9 +7,10 @@ describe('capacity model', () => {
     const rep = sampleReport()
     rep.scenarios.push({ id: 'read', title: 'r', status: 'pass', note: '', runs: [], metrics: { 'dashboard req/s (sustainable)': 600 }, ratios: [], seconds: 1 },
       { id: 'read-ceiling', title: 'c', status: 'info', note: '', runs: [], metrics: { 'Query/s (best)': 700 }, ratios: [], seconds: 1 },
-      { id: 'drain', title: 'd', status: 'info', note: '', runs: [], metrics: { '1 updater commands/s': 1000 }, ratios: [], seconds: 1 })
+      { id: 'drain', title: 'd', status: 'info', note: '', runs: [], metrics: { '1 updater commands/s': 1000, '1 updater items/s': 1100 }, ratios: [], seconds: 1 },
+      { id: 'mixed-80-combined', title: 'm', status: 'pass', note: '', runs: [], metrics: { 'sustainable mixed req/s': 500, 'formula estimate req/s': 800 }, ratios: [], seconds: 1 })
     const m = measuredFrom(rep, 'x.json')
-    expect(m).toMatchObject({ apiProcesses: 2, writePerProcess: 600, readPerProcess: 300, updaterPerProcess: 1000, readBottleneck: 'dynalite' })
+    expect(m).toMatchObject({ apiProcesses: 2, writePerProcess: 600, readPerProcess: 300, updaterPerProcess: 1000, updaterItemsPerProcess: 1100, mixedSustainable: 500, mixedEstimate: 800, readBottleneck: 'dynalite' })
     const p = plan(m)
     expect(p.agencyCommands).toBeCloseTo((150_000_000 / 300) * 0.01)
     expect(p.updaters).toBe(Math.ceil(p.commands / 800))

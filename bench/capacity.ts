@@ -34,7 +34,7 @@ export const assumptions = {
 } as const
 export type Assumptions = typeof assumptions
 
-export interface Measured { apiProcesses: number, writePerProcess?: number, readPerProcess?: number, updaterPerProcess?: number, readCeiling?: number, readBottleneck?: string, source: string }
+export interface Measured { apiProcesses: number, writePerProcess?: number, readPerProcess?: number, updaterPerProcess?: number, updaterItemsPerProcess?: number, readCeiling?: number, readBottleneck?: string, mixedSustainable?: number, mixedEstimate?: number, source: string }
 
 const num = (x: unknown): number | undefined => typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined
 
@@ -46,9 +46,12 @@ export function measuredFrom (rep: Report, source: string): Measured {
   const read = num(sc('read')?.metrics['dashboard req/s (sustainable)'])
   const updater = num(sc('drain')?.metrics['1 updater commands/s'])
   const ceiling = num(sc('read-ceiling')?.metrics['Query/s (best)'])
+  const mixed = sc('mixed-80-combined')?.metrics
   return {
     apiProcesses: n, source,
     writePerProcess: write && write / n, readPerProcess: read && read / n, updaterPerProcess: updater, readCeiling: ceiling,
+    updaterItemsPerProcess: num(sc('drain')?.metrics['1 updater items/s']),
+    mixedSustainable: num(mixed?.['sustainable mixed req/s']), mixedEstimate: num(mixed?.['formula estimate req/s']),
     readBottleneck: read && ceiling ? (read / ceiling >= 0.7 ? 'dynalite' : 'the API') : undefined
   }
 }
@@ -105,6 +108,8 @@ and on Amazon DynamoDB (dynalite is far slower).
 | API dashboard reads per process (sustainable read ÷ ${m.apiProcesses}) | ${n(m.readPerProcess, ' req/s')} |
 | local read bottleneck | ${m.readBottleneck ?? 'unknown'} (dynalite alone: ${n(m.readCeiling, ' Query/s')}) |
 | one updater, commands applied | ${n(m.updaterPerProcess, ' commands/s')} |
+| one updater, items written | ${n(m.updaterItemsPerProcess, ' items/s')} |
+| 80/20 mix, sustainable (measured ramp, all ${m.apiProcesses} API processes; the additive estimate 1/(0.8/read + 0.2/write) beside it) | ${n(m.mixedSustainable, ' req/s')} (estimate ${n(m.mixedEstimate, ' req/s')}) |
 
 | load at the weekend peak (assumptions below) | per second |
 | --- | ---: |

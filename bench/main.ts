@@ -6,7 +6,8 @@
  * Progress goes to stderr, the summary to stdout. Exits 1 when a scenario breaks its budget or
  * could not run, 2 when the bench itself failed.
  * Scenario ids: read-ceiling, read, write, baselines, mixed-50, mixed-80, mixed-80-combined, freshness, drain.
- * (mixed-* need write, and mixed-80-combined read, in the same run.)
+ * (mixed-* need write, and mixed-80-combined read, in the same run: it ramps the 80/20 mix to measure
+ * its sustainable rate, then gates at 80 % of it.)
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'

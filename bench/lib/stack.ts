@@ -44,7 +44,13 @@ export async function ensureStack (progress: (line: string) => void): Promise<St
   }
   progress(`stack: none running for ${envFile}; starting Kafka, dynalite, ${settings.API_COUNT} API processes, HAProxy, ${settings.UPDATER_COUNT} updaters, ${settings.NOTIFIER_COUNT} notifiers`)
   const log = createLogger('bench-stack', 'warn', {}, line => process.stderr.write(line))
-  const { env, stop } = await launchStack(settings, { roles: true, log })
+  const { env, stop } = await launchStack(settings, { roles: true, log }).catch((err: Error) => {
+    // dynalite's ListTables (the stack's readiness probe, 1 s timeout) walks every key of the
+    // LevelDB store, not just the table names: past roughly 350,000 keys (the 10,000-user seed plus
+    // one bench run's writes) it takes over a second and the stack never starts on that folder.
+    if (/dynalite/.test(err.message)) err.message += ` — if ${join(dataDir, 'dynalite')} holds a large data set, dynalite's ListTables (the readiness probe) may take over 1 s (it walks every key): start from a fresh STACK_DATA_DIR`
+    throw err
+  })
   progress(`stack: up (API ${env.API_URL}); logs in ${join(dataDir, 'logs')}`)
   return { env, settings, reused: false, dataDir, stop }
 }

@@ -80,3 +80,11 @@ describe('mixed rate', () => {
     expect(combinedRate(1000, 1000)).toBeCloseTo(1000)
   })
 })
+
+describe('mixed ramp', () => {
+  test('steps rise to the formula estimate, no higher', async () => {
+    const { MIX_RAMP_STEPS } = await import('../scenarios/mixed.ts')
+    expect([...MIX_RAMP_STEPS]).toEqual([...MIX_RAMP_STEPS].sort((a, b) => a - b))
+    expect(MIX_RAMP_STEPS.at(-1)).toBe(1)
+  })
+})

@@ -3,6 +3,9 @@ import { Admin, Producer, ProduceAcks, type MessageToProduce } from '@platformat
 import { repoRoot } from '../../infra/stack/stack.ts'
 import { newId } from '../../shared/domain/ids.ts'
 import { partitionForKey } from '../../shared/kafka/partitioner.ts'
+import { deadLetterTopic } from '../../shared/kafka/topics.ts'
+import { leaseKey } from '../../updater/lease.ts'
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb'
 import { encodeCommand, type Command } from '../../shared/schemas/command.ts'
 import { readable, secs, type BenchContext } from '../lib/context.ts'
 import { cpuMeter } from '../lib/load.ts'
@@ -41,57 +44,88 @@ export async function drainScenario (ctx: BenchContext): Promise<Scenario> {
   const replicas = Number(ctx.stack.env.KAFKA_REPLICATION_FACTOR ?? 1)
   const admin = new Admin({ clientId: 'bench-drain', bootstrapBrokers: brokers, timeout: 10_000, retries: 5, retryDelay: 500 })
   const topics: string[] = []
-  const results: Array<{ updaters: number, perSec: number, seconds: number, done: number }> = []
+  const leaseTopics: string[] = []
+  const results: Array<{ updaters: number, perSec: number, itemsPerSec: number, items: number, seconds: number, done: number }> = []
   try {
     for (const updaters of [1, 2]) {
       const cmdTopic = `bench-drain-${ctx.runId}-${updaters}`
       const statusTopic = `${cmdTopic}-status`
+      // The updater also produces to its dead-letter topic `<command topic>.dlq.updater` and will not
+      // start without it (updater_start_retry "Unknown topic …dlq.updater"): create it too, as the
+      // stack's provisioning does for the real topics.
+      const dlqTopic = deadLetterTopic(cmdTopic, 'updater')
       await admin.createTopics({ topics: [cmdTopic, statusTopic], partitions: ctx.partitions, replicas })
-      topics.push(cmdTopic, statusTopic)
+      await admin.createTopics({ topics: [dlqTopic], partitions: 1, replicas })
+      topics.push(cmdTopic, statusTopic, dlqTopic)
+      leaseTopics.push(cmdTopic)
       await Bun.sleep(500)
       ctx.progress(`drain: producing ${fmtNum(n)} commands to ${cmdTopic}`)
       const checkpoints = await produceBacklog(brokers, cmdTopic, ctx.partitions, n, `bench-d-${ctx.runId}-${updaters}-`)
       const names = Array.from({ length: updaters }, (_, i) => `drain-updater-${updaters}-${i}`)
       const stopCpu = cpuMeter()
-      for (const [i, name] of names.entries()) {
+      const ports: number[] = []
+      // Each round's updaters are private: their own topics (so their own leases, `LEASE#<topic>`),
+      // their own consumer group for committed offsets (never the stack's `updater` group), a port
+      // of their own, and no ended-trips task (it would scan the shared table and add commands).
+      await Promise.all(names.map(async (name, i) => {
         const port = freePort()
+        ports.push(port)
         const p = ctx.procs.spawn(name, [process.execPath, join(repoRoot, 'updater', 'main.ts')], {
           ...ctx.stack.env, TOPIC_COMMANDS: cmdTopic, TOPIC_STATUS: statusTopic, UPDATER_INDEX: String(i), UPDATER_COUNT: String(updaters),
+          UPDATER_GROUP_ID: `${cmdTopic}-updater`, UPDATER_FINISHER_INTERVAL_MS: '0',
           PORT: String(port), KAFKA_CLIENT_ID: `bench-drain-${ctx.runId}`, LOG_LEVEL: 'warn'
         })
-        await waitHttp(`http://127.0.0.1:${port}/readyz`, 30_000, p)
-      }
+        await waitHttp(`http://127.0.0.1:${port}/readyz`, 45_000, p).catch(async err => {
+          const parts = await fetch(`http://127.0.0.1:${port}/partitions`, { signal: AbortSignal.timeout(1000) }).then(r => r.text()).catch(() => 'no answer')
+          throw new Error(`${(err as Error).message}; /partitions: ${parts.slice(0, 300)}; log: ${ctx.procs.logFile(name)}`)
+        })
+      }))
       ctx.progress(`drain: ${updaters} updater(s) started; waiting for the backlog to drain`)
       const r = await watchDrain(ctx, checkpoints, n, secs(ctx, 60_000, 300_000), secs(ctx, 10_000, 20_000))
       const cpu = stopCpu()
+      // Items written, from the updaters' own counter (a create writes its reservation, and the
+      // trip item of each user touched in a batch): the figure to set beside the bare loop's items/s.
+      const items = (await Promise.all(ports.map(port => itemsWritten(port)))).reduce((a, b) => a + b, 0)
       await Promise.all(names.map(nm => ctx.procs.stop(nm, 20_000)))
-      results.push({ updaters, perSec: r.perSec, seconds: r.seconds, done: r.fraction })
-      runs.push({ label: `${updaters} updater(s)`, model: 'closed', url: cmdTopic, connections: updaters, durationS: Math.round(r.seconds), requests: Math.round(r.fraction * n), rps: r.perSec,
+      const itemsPerSec = r.seconds > 0 ? items / r.seconds : 0
+      results.push({ updaters, perSec: r.perSec, itemsPerSec, items, seconds: r.seconds, done: r.fraction })
+      runs.push({ label: `${updaters} updater(s), items written`, model: 'closed', url: cmdTopic, connections: updaters, durationS: Math.round(r.seconds), requests: items, rps: itemsPerSec,
         latency: { p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN, mean: NaN }, errors: 0, timeouts: 0, non2xx: 0, statusCodes: {}, timeline: r.timeline, cpu })
-      ctx.progress(`drain: ${updaters} updater(s): ${Math.round(r.fraction * 100)} % of ${fmtNum(n)} in ${r.seconds.toFixed(1)} s = ${fmtNum(r.perSec)} commands/s${r.stalled ? ' (stalled)' : ''}`)
+      ctx.progress(`drain: ${updaters} updater(s): ${Math.round(r.fraction * 100)} % of ${fmtNum(n)} in ${r.seconds.toFixed(1)} s = ${fmtNum(r.perSec)} commands/s, ${fmtNum(itemsPerSec)} items/s (${fmtNum(items)} items)${r.stalled ? ' (stalled)' : ''}`)
       if (r.fraction === 0) break
     }
   } finally {
     if (topics.length) await admin.deleteTopics({ topics }).catch(() => {})
     await admin.close().catch(() => {})
+    // The private updaters' leases are items of the shared table: remove them with their topics.
+    await Promise.all(leaseTopics.flatMap(t => Array.from({ length: ctx.partitions }, (_, p) =>
+      ctx.db.send(new DeleteCommand({ TableName: ctx.table, Key: leaseKey(t, p) })).catch(() => {}))))
   }
   const one = results.find(r => r.updaters === 1)
   const two = results.find(r => r.updaters === 2)
   const metrics: Record<string, number> = { 'bare BatchWriteItem items/s': bare.rps, 'backlog commands': n }
-  if (one) metrics['1 updater commands/s'] = one.perSec
-  if (two) metrics['2 updaters commands/s'] = two.perSec
+  if (one) Object.assign(metrics, { '1 updater items/s': one.itemsPerSec, '1 updater commands/s': one.perSec, '1 updater items per command': one.items / Math.max(1, one.done * n) })
+  if (two) Object.assign(metrics, { '2 updaters items/s': two.itemsPerSec, '2 updaters commands/s': two.perSec })
   const ratios = [
-    ratio('1 updater ÷ bare BatchWriteItem', u('1 updater, commands applied', one?.perSec ?? NaN, 'commands/s'), u('bare BatchWriteItem', bare.rps)),
-    ratio('2 updaters ÷ bare BatchWriteItem', u('2 updaters, commands applied', two?.perSec ?? NaN, 'commands/s'), u('bare BatchWriteItem', bare.rps)),
-    ratio('2 updaters ÷ 1 updater', u('2 updaters', two?.perSec ?? NaN, 'commands/s'), u('1 updater', one?.perSec ?? NaN, 'commands/s'))
+    ratio('1 updater ÷ bare BatchWriteItem (items/s)', u('1 updater, items written', one?.itemsPerSec ?? NaN), u('bare BatchWriteItem', bare.rps)),
+    ratio('2 updaters ÷ bare BatchWriteItem (items/s)', u('2 updaters, items written', two?.itemsPerSec ?? NaN), u('bare BatchWriteItem', bare.rps)),
+    ratio('2 updaters ÷ 1 updater (items/s)', u('2 updaters', two?.itemsPerSec ?? NaN), u('1 updater', one?.itemsPerSec ?? NaN))
   ]
   const incomplete = results.filter(r => r.done < 1)
   if (!one || one.done === 0) return { id, title, status: 'error', note: 'one updater applied nothing of the backlog: the updater is not consuming the command topic (not built yet?)', runs, metrics, ratios, seconds: 0 }
   return {
     id, title, status: incomplete.length ? 'error' : 'info',
-    note: `${fmtNum(n)} commands: 1 updater ${fmtNum(one.perSec)}/s${two ? `, 2 updaters ${fmtNum(two.perSec)}/s` : ''}, bare BatchWriteItem ${fmtNum(bare.rps)} items/s${incomplete.length ? `; not drained in time: ${incomplete.map(r => `${r.updaters} updater(s) at ${Math.round(r.done * 100)} %`).join(', ')}` : ''}`,
+    note: `${fmtNum(n)} commands: 1 updater ${fmtNum(one.itemsPerSec)} items/s (${fmtNum(one.perSec)} commands/s)${two ? `, 2 updaters ${fmtNum(two.itemsPerSec)} items/s (${fmtNum(two.perSec)} commands/s)` : ''}, bare BatchWriteItem ${fmtNum(bare.rps)} items/s${incomplete.length ? `; not drained in time: ${incomplete.map(r => `${r.updaters} updater(s) at ${Math.round(r.done * 100)} %`).join(', ')}` : ''}`,
     runs, metrics, ratios, seconds: 0
   }
+}
+
+/** The updater's `updater_items_written_total` (all label sets summed) from its /metrics; 0 if unreadable. */
+async function itemsWritten (port: number): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text()
+    return text.split('\n').filter(l => /^updater_items_written_total(\{|\s)/.test(l)).reduce((a, l) => a + (Number(l.trim().split(/\s+/).at(-1)) || 0), 0)
+  } catch { return 0 }
 }
 
 /** Produces n reservation.create commands (PER_USER per user); returns 10 checkpoints per partition, in order. */
