@@ -31,6 +31,7 @@ export const NotifierSettings = Type.Object({
   WEBHOOK_BACKOFF_MAX_MS: Type.Integer({ default: 5000, minimum: 1, maximum: 300_000, description: 'largest webhook retry delay' }),
   WEBHOOK_CONCURRENCY: Type.Integer({ default: 256, minimum: 1, maximum: 10_000, description: 'webhook calls in flight per process' }),
   WEBHOOK_ALLOW_HTTP: Type.Boolean({ default: false, description: 'allow http:// webhook URLs (local and tests; production wants https)' }),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: Type.Boolean({ default: false, description: 'allow webhook hosts that resolve to loopback or private addresses (local and tests; refused in production against SSRF)' }),
   CLAIM_LEASE_MS: Type.Integer({ default: 0, minimum: 0, maximum: 3_600_000, description: 'how long a dedupe claim holds (0: the webhook budget + 5 s)' }),
 })
 export type NotifierSettings = Static<typeof NotifierSettings>

@@ -57,6 +57,7 @@ export async function testEnv(name: string, overrides: Record<string, string> = 
     NOTIFIER_SESSION_TIMEOUT_MS: '6000',
     NOTIFIER_HEARTBEAT_MS: '500',
     WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     WEBHOOK_TIMEOUT_MS: '1000',
     WEBHOOK_RETRIES: '4',
     WEBHOOK_BACKOFF_MS: '20',

@@ -32,7 +32,7 @@ export function createNotifier(s: NotifierSettings, db: DynamoDBDocumentClient, 
   const store = new NotifierStore(db, s.TABLE_NAME)
   const dedupe = new Dedupe(store, { owner, leaseMs: claimLeaseMs(s), newId })
   const webhooks = new WebhookSender(
-    { timeoutMs: s.WEBHOOK_TIMEOUT_MS, retries: s.WEBHOOK_RETRIES, backoffMs: s.WEBHOOK_BACKOFF_MS, backoffMaxMs: s.WEBHOOK_BACKOFF_MAX_MS, concurrency: s.WEBHOOK_CONCURRENCY, allowHttp: s.WEBHOOK_ALLOW_HTTP },
+    { timeoutMs: s.WEBHOOK_TIMEOUT_MS, retries: s.WEBHOOK_RETRIES, backoffMs: s.WEBHOOK_BACKOFF_MS, backoffMaxMs: s.WEBHOOK_BACKOFF_MAX_MS, concurrency: s.WEBHOOK_CONCURRENCY, allowHttp: s.WEBHOOK_ALLOW_HTTP, allowPrivateTargets: s.WEBHOOK_ALLOW_PRIVATE_TARGETS },
     { onAttempt: (outcome, seconds) => metrics.webhookSeconds.observe({ outcome }, seconds) },
   )
   const processor = new EventProcessor(

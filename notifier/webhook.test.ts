@@ -7,7 +7,7 @@ const n: Notification = {
   data: { tripId: 'unassigned-alice', seq: 1, status: 'cancelled', title: 'AF 123', startsAt: '2030-02-01T08:00:00.000Z', endsAt: '2030-02-01T16:00:00.000Z' },
 }
 const hook = { url: 'http://127.0.0.1:1/hook', secret: 's'.repeat(32) }
-const opts = { timeoutMs: 200, retries: 3, backoffMs: 1, backoffMaxMs: 2, concurrency: 2, allowHttp: true }
+const opts = { timeoutMs: 200, retries: 3, backoffMs: 1, backoffMaxMs: 2, concurrency: 2, allowHttp: true, allowPrivateTargets: true }
 
 test('signature: HMAC-SHA256 of "<timestamp>.<body>", verified with a time tolerance', () => {
   const body = webhookBody(n)
@@ -51,4 +51,12 @@ test('gives up after the last retry; a final status stops at once; http refused 
   expect(await new WebhookSender(opts, {}, fakeFetch([500]).f).deliver(hook, n)).toMatchObject({ ok: false, attempts: 4, status: 500 })
   expect(await new WebhookSender(opts, {}, fakeFetch([410]).f).deliver(hook, n)).toMatchObject({ ok: false, attempts: 1, reason: 'HTTP 410' })
   expect(await new WebhookSender({ ...opts, allowHttp: false }, {}, fakeFetch([200]).f).deliver(hook, n)).toMatchObject({ ok: false, attempts: 0 })
+})
+
+test('a webhook on a private or loopback address is refused without a call unless allowed (SSRF)', async () => {
+  const sent = fakeFetch([200])
+  const r = await new WebhookSender({ ...opts, allowPrivateTargets: false }, {}, sent.f).deliver({ ...hook, url: 'http://127.0.0.1:9/hook' }, n)
+  expect(r).toMatchObject({ ok: false, attempts: 0 })
+  expect((r as { reason: string }).reason).toContain('non-public')
+  expect(sent.calls.length).toBe(0)
 })

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Notification } from '../shared/schemas/notification.ts'
 import type { Webhook } from '../shared/schemas/settings.ts'
 import { backoffMs, sleep, StoppingError } from './retry.ts'
+import { refusedWebhookTarget } from './webhook-target.ts'
 
 /**
  * Webhook wire format (one POST per notification, to the URL in the user's settings):
@@ -58,6 +59,8 @@ export interface WebhookOptions {
   /** Calls in flight at once (a semaphore across all partitions). */
   concurrency: number
   allowHttp: boolean
+  /** Deliver to hosts on loopback and private networks (local stack and tests only). */
+  allowPrivateTargets: boolean
 }
 
 export type AttemptOutcome = { ok: true; status: number } | { ok: false; retry: boolean; reason: string; status?: number }
@@ -91,6 +94,8 @@ export class WebhookSender {
    */
   async deliver(webhook: Webhook, notification: Notification, signal?: AbortSignal): Promise<DeliveryResult> {
     if (!this.o.allowHttp && !webhook.url.startsWith('https://')) return { ok: false, attempts: 0, reason: 'webhook URL is not https' }
+    const refused = await refusedWebhookTarget(webhook.url, this.o.allowPrivateTargets)
+    if (refused) return { ok: false, attempts: 0, reason: refused }
     const body = webhookBody(notification)
     let last: AttemptOutcome = { ok: false, retry: true, reason: 'not attempted' }
     for (let attempt = 1; attempt <= this.o.retries + 1; attempt++) {

@@ -27,6 +27,7 @@ export function stackEnv (s: Settings, secrets: Record<string, string>): Record<
     KAFKA_REPLICATION_FACTOR: '1',
     // Local webhook receivers are plain http on loopback; production keeps https only.
     WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     COMMAND_PARTITIONS: String(s.COMMAND_PARTITIONS),
     API_URL: `http://127.0.0.1:${s.HAPROXY_PORT}`,
     HAPROXY_STATS_URL: `http://127.0.0.1:${s.HAPROXY_STATS_PORT}/`,
