@@ -84,7 +84,12 @@ test('DynamoDB gone while the updater keeps running: it retries on its own and l
     await waitFor('all committed', async () => {
       const c = await committedOffsets(env.UPDATER_GROUP_ID!, topics.commands, partitions)
       return [...ends].every(([p, end]) => c.get(p) === end)
-    }, 40_000, 250)
+    }, 40_000, 250).catch(async err => {
+      // Leave what the updater said and how its partitions stand, for whoever reads the CI log.
+      const states = await fetch(`http://127.0.0.1:${updater.port}/partitions`).then(r => r.text()).catch(e => String(e))
+      process.stderr.write(`updater partitions: ${states}\nupdater log (tail):\n${updater.logs().split('\n').slice(-40).join('\n')}\n`)
+      throw err
+    })
     expect(tableDiff(expectedTable(produced), await dumpTable(db, table)).slice(0, 5)).toEqual([])
   } finally {
     await updater.stop()

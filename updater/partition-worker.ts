@@ -121,13 +121,17 @@ export class PartitionWorker {
   private async acquire (): Promise<boolean> {
     const p = this.partition
     try {
-      // Keeps the lease if it is ours and nobody took it meanwhile (a lapse during a DynamoDB outage).
-      if (this.d.lease.isHeld()) await this.d.lease.renew()
-      else {
-        const epoch = await this.d.lease.acquire()
-        this.d.log.info('updater_lease_acquired', { partition: p, epoch })
-      }
-      this.position = await this.d.position(p)
+      // Bounded like a batch: a call that never answers must end in a retry, not a silent partition.
+      const position = await withDeadline(this.o.batchDeadlineMs, `taking partition ${p}`, async () => {
+        // Keeps the lease if it is ours and nobody took it meanwhile (a lapse during a DynamoDB outage).
+        if (this.d.lease.isHeld()) await this.d.lease.renew()
+        else {
+          const epoch = await this.d.lease.acquire()
+          this.d.log.info('updater_lease_acquired', { partition: p, epoch })
+        }
+        return this.d.position(p)
+      })
+      this.position = position
       this.fetchPosition = this.position
       this.buffer = []
       this.state = 'running'
