@@ -103,7 +103,9 @@ export class PartitionWorker {
     const p = this.partition
     const labels = { partition: p }
     while (!this.stopping) {
-      if (!this.d.lease.isValid()) {
+      // 'acquiring' too: the renewal timer can make a lapsed lease valid again while this worker
+      // still has to re-read its position and start fetching (else it would idle, silent, forever).
+      if (!this.d.lease.isValid() || this.state === 'acquiring') {
         this.d.metrics.leaseHeld.set(labels, 0)
         if (this.state === 'running' || this.state === 'stalled') this.d.log.warn('updater_lease_lapsed', { partition: p, note: 'stopped writing this partition' })
         this.buffer = []

@@ -21,23 +21,31 @@ interface Running {
 export class Supervisor {
   private readonly running = new Map<string, Running>()
   private stopping = false
+  /** Aborted by stopAll: starts still waiting for readiness give up. */
+  private readonly stopped = new AbortController()
 
   constructor (private readonly logDir: string, private readonly log: Logger, private readonly onPids?: (pids: number[]) => void) {
     mkdirSync(logDir, { recursive: true })
   }
 
+  /**
+   * Starts a service and waits until it is ready. A restartable one that exits meanwhile is
+   * restarted with backoff as at any other time, and the wait goes on (a role can fail its first
+   * connection to Kafka); one that is not restartable fails the start at once.
+   */
   async start (spec: ServiceSpec): Promise<void> {
     const r = this.spawn(spec, 0)
     const timeout = spec.readyTimeoutMs ?? 30_000
     const t0 = performance.now()
-    const ctl = AbortSignal.any([AbortSignal.timeout(timeout), exitSignal(r.proc)])
+    const ctl = AbortSignal.any([AbortSignal.timeout(timeout), this.stopped.signal, ...(spec.restart ? [] : [exitSignal(r.proc)])])
     try {
       await spec.ready(ctl)
     } catch (err) {
-      const why = r.proc.exitCode !== null ? `exited with code ${r.proc.exitCode}` : `not ready within ${timeout} ms`
+      const current = this.running.get(spec.name)?.proc ?? r.proc
+      const why = this.stopped.signal.aborted ? 'the stack is stopping' : current.exitCode !== null ? `exited with code ${current.exitCode}` : `not ready within ${timeout} ms`
       throw new Error(`${spec.name} failed to start: ${why} (${(err as Error).message}); see ${this.logFile(spec.name)}`)
     }
-    this.log.info('service_ready', { service: spec.name, pid: r.proc.pid, ms: Math.round(performance.now() - t0) })
+    this.log.info('service_ready', { service: spec.name, pid: this.running.get(spec.name)?.proc.pid, ms: Math.round(performance.now() - t0) })
   }
 
   pids (): number[] { return [...this.running.values()].map(r => r.proc.pid) }
@@ -86,6 +94,7 @@ export class Supervisor {
   /** Stops every service, last started first; SIGKILL after its grace time. */
   async stopAll (): Promise<void> {
     this.stopping = true
+    this.stopped.abort()
     for (const r of [...this.running.values()].reverse()) await this.stopOne(r)
     this.running.clear()
     this.onPids?.([])
