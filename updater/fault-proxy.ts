@@ -66,7 +66,10 @@ export class FaultProxy {
     const headers = new Headers(req.headers)
     headers.delete('content-length')
     headers.delete('host')
-    const res = await fetch(this.target, { method: 'POST', headers, body })
+    // A caller that gave up (its request timed out) is not forwarded any further: the proxy stands
+    // for the network, and a request the server never finished receiving is never applied.
+    if (req.signal.aborted) return json(500, 'InternalServerError', 'caller gone')
+    const res = await fetch(this.target, { method: 'POST', headers, body, signal: req.signal })
     const text = await res.text()
     if (!unprocessed || res.status !== 200) return new Response(text, { status: res.status, headers: { 'content-type': res.headers.get('content-type') ?? 'application/x-amz-json-1.0' } })
     const out = JSON.parse(text) as { UnprocessedItems?: Record<string, unknown[]> }

@@ -25,7 +25,7 @@ const allDone = async (group: string, topic: string, partitions: number, produce
 test('through a fault-injecting proxy (partial batches, throttling, 5xx, stalls) every write lands once, retried with backoff', async () => {
   const topics = await makeTopics('faults', 4)
   const table = await makeTable('faults')
-  const proxy = new FaultProxy(stackEnv().DYNAMODB_ENDPOINT!, 1500)
+  const proxy = new FaultProxy(stackEnv().DYNAMODB_ENDPOINT!, 3000)
   proxy.start()
   let x = 3
   const rnd = () => { x = (x * 1103515245 + 12345) & 0x7fffffff; return x / 0x7fffffff }
@@ -40,7 +40,7 @@ test('through a fault-injecting proxy (partial batches, throttling, 5xx, stalls)
     return 'pass'
   }
   const env = updaterEnv(topics, table, {
-    DYNAMODB_ENDPOINT: proxy.endpoint, UPDATER_DYNAMODB_REQUEST_TIMEOUT_MS: '1000', UPDATER_WRITE_MAX_ATTEMPTS: '5',
+    DYNAMODB_ENDPOINT: proxy.endpoint, UPDATER_DYNAMODB_REQUEST_TIMEOUT_MS: '2000', UPDATER_WRITE_MAX_ATTEMPTS: '5',
     UPDATER_WRITE_BACKOFF_BASE_MS: '10', UPDATER_WRITE_BACKOFF_MAX_MS: '200', UPDATER_BATCH_MAX_MESSAGES: '100', UPDATER_STALL_RETRY_MS: '200', UPDATER_LEASE_TTL_MS: '6000'
   })
   const u = inProcess(env)
