@@ -11,6 +11,8 @@ import { createDynamoClient } from '../shared/dynamo/client.ts'
 import { ensureTable } from '../shared/dynamo/table.ts'
 import { createLogger } from '../shared/log/logger.ts'
 import { dynamoAnswers } from '../infra/dynalite/service.ts'
+import { freePort } from '../infra/stack/service.ts'
+import { median } from './lib/stats.ts'
 
 const { values } = parseArgs({ options: { items: { type: 'string', default: '10000' }, queries: { type: 'string', default: '3000' }, runs: { type: 'string', default: '2' } } })
 const items = Number(values.items)
@@ -18,13 +20,6 @@ const queries = Number(values.queries)
 const runs = Number(values.runs)
 const cli = join(import.meta.dir, '..', 'node_modules', 'dynalite', 'cli.js')
 const quiet = createLogger('bench', 'error')
-
-function freePort (): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data () {} } })
-  const p = s.port
-  s.stop(true)
-  return p
-}
 
 async function pool (n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0
@@ -63,7 +58,6 @@ async function measure (runtime: 'bun' | 'node'): Promise<{ writeItemsPerSec: nu
   }
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2 }
 const results: Record<'bun' | 'node', Array<{ writeItemsPerSec: number, queriesPerSec: number }>> = { bun: [], node: [] }
 for (let r = 0; r < runs; r++) {
   for (const rt of (r % 2 ? ['node', 'bun'] : ['bun', 'node']) as Array<'bun' | 'node'>) {

@@ -33,6 +33,7 @@ import {
 } from '@platformatic/kafka'
 import { Kafka, Partitioners, logLevel, type Message as KafkajsMessage, type PartitionMetadata, type logCreator } from 'kafkajs'
 import { partitionForKey } from '../shared/kafka/partitioner.ts'
+import { median } from './lib/stats.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Partitioner agreement (pure)
@@ -476,13 +477,6 @@ async function consumeKafkajs (ctx: Ctx, topic: string, groupId: string, expecte
 // ---------------------------------------------------------------------------------------------
 // Statistics and report
 // ---------------------------------------------------------------------------------------------
-
-export function median (xs: number[]): number {
-  const v = xs.filter(x => Number.isFinite(x)).sort((a, b) => a - b)
-  if (v.length === 0) return NaN
-  const mid = v.length >> 1
-  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2
-}
 
 const fmt = (x: number, digits = 0): string =>
   Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a'

@@ -44,13 +44,7 @@ export class ProcessGroup {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound, read, released). */
-export function freePort (): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data () {} } })
-  const p = s.port
-  s.stop(true)
-  return p
-}
+export { freePort } from '../../infra/stack/service.ts'
 
 /** Polls an HTTP URL until it answers 200, the process exits, or the timeout passes. */
 export async function waitHttp (url: string, timeoutMs: number, proc?: Subprocess): Promise<void> {

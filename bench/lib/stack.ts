@@ -4,6 +4,7 @@ import { loadEnv } from '../../shared/config/env.ts'
 import { createLogger } from '../../shared/log/logger.ts'
 import { readEnvFile } from '../../infra/stack/local-env.ts'
 import { StackSettings } from '../../infra/stack/settings.ts'
+import { httpOk } from '../../infra/stack/service.ts'
 import { launchStack, repoRoot } from '../../infra/stack/stack.ts'
 
 export type StackSettingsValues = Static<typeof StackSettings>
@@ -19,13 +20,7 @@ export interface StackHandle {
   stop: () => Promise<void>
 }
 
-async function answers (url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1500) })
-    await res.arrayBuffer()
-    return res.ok
-  } catch { return false }
-}
+const answers = (url: string) => httpOk(url, 1500).catch(() => false)
 
 /**
  * The local stack of STACK_DATA_DIR and the same port variables `bun run stack` reads: reused when

@@ -89,3 +89,11 @@ export function cpuShares (generatorUs: number, wallMs: number, cores: number, b
   const busyS = machineBusy * capacityS
   return { shareOfMachine: clamp(generatorS / capacityS), machineBusy: clamp(machineBusy), shareOfBusy: clamp(busyS > 0 ? generatorS / busyS : NaN) }
 }
+
+/** Median of the finite values; NaN when there are none. */
+export function median (xs: readonly number[]): number {
+  const v = xs.filter(x => Number.isFinite(x)).sort((a, b) => a - b)
+  if (v.length === 0) return NaN
+  const mid = v.length >> 1
+  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2
+}

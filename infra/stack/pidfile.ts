@@ -46,6 +46,6 @@ function isOurs (pid: number, dataDir: string, repoRoot: string): boolean {
   return c.includes(dataDir) || cwd === repoRoot
 }
 
-function cmdline (pid: number): string | undefined {
+export function cmdline (pid: number): string | undefined {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') } catch { return undefined }
 }

@@ -24,6 +24,14 @@ export async function pollUntil (what: string, probe: () => Promise<boolean>, si
   throw new Error(`${what} not ready: ${String(signal.reason ?? 'aborted')}`)
 }
 
+/** A free TCP port on 127.0.0.1, chosen by the kernel (bound, read, released). */
+export function freePort (): number {
+  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data () {} } })
+  const port = server.port
+  server.stop(true)
+  return port
+}
+
 export async function httpOk (url: string, timeoutMs = 1000): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
   await res.arrayBuffer()

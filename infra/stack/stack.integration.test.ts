@@ -3,16 +3,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, stackEnv, waitFor } from '../../test/support/stack.ts'
-import { alive } from './pidfile.ts'
+import { alive, cmdline } from './pidfile.ts'
 import { repoRoot } from './stack.ts'
-
-function cmdline (pid: number): string {
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') } catch { return '' }
-}
 
 /** Every live process whose command line names `marker`. */
 function processesNaming (marker: string): number[] {
-  return readdirSync('/proc').filter(d => /^\d+$/.test(d)).map(Number).filter(pid => pid !== process.pid && cmdline(pid).includes(marker))
+  return readdirSync('/proc').filter(d => /^\d+$/.test(d)).map(Number).filter(pid => pid !== process.pid && (cmdline(pid) ?? '').includes(marker))
 }
 
 describe('npm start’s supervisor', () => {
@@ -51,7 +47,7 @@ describe('npm start’s supervisor', () => {
       expect(second.stderr.toString()).toContain('stack_already_running')
       expect(pids.every(alive)).toBe(true)
 
-      const updater = pids.find(pid => cmdline(pid).includes('updater/main.ts'))!
+      const updater = pids.find(pid => (cmdline(pid) ?? '').includes('updater/main.ts'))!
       process.kill(updater, 'SIGKILL')
       await waitFor('the restart to be logged', () => /service_restart service=updater-\d/.test(output), 10_000)
       await waitFor('the restarted updater to be ready', () => (output.match(/service_ready service=updater-\d pid=\d+ restarts=1/) ?? []).length > 0, 30_000)

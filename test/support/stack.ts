@@ -13,13 +13,7 @@ export function brokers (): string[] {
   return stackEnv().KAFKA_BROKERS!.split(',')
 }
 
-/** A free TCP port on 127.0.0.1, chosen by the kernel. */
-export function freePort (): number {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data () {} } })
-  const port = server.port
-  server.stop(true)
-  return port
-}
+export { freePort } from '../../infra/stack/service.ts'
 
 /** A unique suffix for topics, tables and ids made by one test run. */
 export function uniq (prefix: string): string {
