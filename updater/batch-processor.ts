@@ -21,7 +21,7 @@ import type { ReadRecord } from './partition-reader.ts'
 export interface BatchIo {
   getAll (keys: readonly Key[]): Promise<Item[]>
   queryIndex (index: { name: string, pk: string, sk?: string }, pkValue: string): Promise<Item[]>
-  putAll (items: readonly Item[], guard: () => void): Promise<number>
+  putAll (items: readonly Item[], guard: () => void, unsettled?: Map<string, Item>): Promise<number>
 }
 
 export interface BatchContext {
@@ -31,8 +31,10 @@ export interface BatchContext {
   io: BatchIo
   /** Sends one record and resolves on its ack (BatchingProducer.send). */
   send: (topic: string, key: string, value: string | Buffer, headers?: Record<string, string>) => Promise<unknown>
-  /** Throws when this updater may not write the partition (lease). Checked before each write request. */
+  /** Throws when this attempt may not write the partition (lease lost, attempt abandoned). Checked before each write request. */
   guard: () => void
+  /** Writes of unknown outcome left by earlier attempts of this batch (see DynamoIo.putAll); shared by its attempts. */
+  unsettled?: Map<string, Item>
 }
 
 export interface BatchReport {
@@ -82,7 +84,8 @@ export async function processBatch (ctx: BatchContext, partition: number, record
 
   const writes: Item[] = []
   for (const [, result] of results) for (const item of result.writes.values()) writes.push(item as unknown as Item)
-  const writeRequests = writes.length ? await ctx.io.putAll(writes, ctx.guard) : 0
+  // An earlier attempt's unsettled writes are checked even when this one has nothing to write.
+  const writeRequests = writes.length || ctx.unsettled?.size ? await ctx.io.putAll(writes, ctx.guard, ctx.unsettled) : 0
 
   let rejected = 0
   let skipped = 0

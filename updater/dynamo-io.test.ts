@@ -75,6 +75,28 @@ describe('DynamoIo.putAll', () => {
     expect(f.calls.length).toBe(2)
   })
 
+  test('a failing request stops the other requests of the call, which ends only when none is in flight', async () => {
+    let inFlight = 0
+    let sent = 0
+    const db = {
+      send: async (cmd: { input: Sent }) => {
+        const first = sent++ === 0
+        inFlight++
+        await Bun.sleep(first ? 1 : 30)
+        inFlight--
+        if (first) throw err('ValidationException', 400)
+        return { UnprocessedItems: { t: cmd.input.RequestItems.t!.slice(1) } }
+      }
+    } as unknown as DynamoDBDocumentClient
+    const io = new DynamoIo(db, { table: 't', concurrency: 2, retry: policy }, {}, async () => {})
+    const e = await io.putAll(items(75)).catch(x => x)
+    expect(inFlight).toBe(0)
+    expect(e).toBeInstanceOf(DynamoRequestError)
+    expect(e.lastReason).toBe('ValidationException')
+    // The second request was in flight when the first failed; nothing was sent after it.
+    expect(sent).toBe(2)
+  })
+
   test('two writes of one key in one call are refused before anything is sent', async () => {
     const f = fakeDb(() => ({}))
     const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy })
@@ -121,6 +143,39 @@ describe('DynamoIo.putAll with writes of unknown outcome', () => {
     await io.putAll(images)
     expect(repaired).toEqual([2])
     expect([...table.values()].map(i => i.lastOffset)).toEqual([9, 9])
+  })
+
+  test('writes an earlier attempt left unsettled are checked by the next one, against the image it meant last', async () => {
+    const table = new Map<string, Record<string, unknown>>([['U#a|RES#2', { pk: 'U#a', sk: 'RES#2', v: 1 }]])
+    let landed = false
+    const key = (i: Record<string, unknown>) => `${String(i.pk)}|${String(i.sk)}`
+    const db = {
+      send: async (cmd: { input: { RequestItems: Record<string, { Keys?: Array<{ pk: string, sk: string }> } | Array<{ PutRequest: { Item: Record<string, unknown> } }>> } }) => {
+        const req = cmd.input.RequestItems.t!
+        if (Array.isArray(req)) {
+          for (const w of req) table.set(key(w.PutRequest.Item), w.PutRequest.Item)
+          // The abandoned attempt's request lands once, after this attempt's write of the same key.
+          if (!landed) setTimeout(() => table.set('U#a|RES#1', { pk: 'U#a', sk: 'RES#1', v: 1 }), 2)
+          landed = true
+          return {}
+        }
+        return { Responses: { t: req.Keys!.map(k => table.get(key(k))).filter(Boolean) } }
+      }
+    } as unknown as DynamoDBDocumentClient
+    const repaired: number[] = []
+    const io = new DynamoIo(db, { table: 't', concurrency: 1, retry: policy, settleMs: 20 }, { onRepaired: n => repaired.push(n) }, ms => Bun.sleep(ms))
+    // RES#1 is written again by this attempt; RES#2 is not (its image is already stored).
+    const unsettled = new Map<string, Record<string, unknown>>([
+      ['U#a\u0000RES#1', { pk: 'U#a', sk: 'RES#1', v: 1 }],
+      ['U#a\u0000RES#2', { pk: 'U#a', sk: 'RES#2', v: 1 }]
+    ])
+    await io.putAll([{ pk: 'U#a', sk: 'RES#1', v: 2 }], () => {}, unsettled)
+    expect(repaired).toEqual([1])
+    expect(table.get('U#a|RES#1')).toEqual({ pk: 'U#a', sk: 'RES#1', v: 2 })
+    expect(table.get('U#a|RES#2')).toEqual({ pk: 'U#a', sk: 'RES#2', v: 1 })
+    expect(unsettled.size).toBe(0)
+    await Bun.sleep(10)
+    expect(table.get('U#a|RES#1')!.v).toBe(2)
   })
 
   test('no timeout, no read-back', async () => {

@@ -77,6 +77,9 @@ export function chunks<T> (list: readonly T[], size: number): T[][] {
   return out
 }
 
+/** Thrown to a chunk of a write stopped because another chunk of the same call failed (never escapes). */
+const siblingFailed = new Error('another chunk of this write failed')
+
 const keyOf = (i: { pk?: unknown, sk?: unknown }) => `${String(i.pk)}\u0000${String(i.sk)}`
 
 /** Same attributes and values, whatever the key order. */
@@ -104,34 +107,52 @@ export class DynamoIo {
   /**
    * Writes full images (Put). Keys must be unique across `items` (the fold gives one image per
    * key); a duplicate is a bug and throws before anything is sent. `guard` runs before every
-   * attempt and throws to stop writing (lease lost). Returns the number of requests sent.
+   * attempt and throws to stop writing (lease lost, attempt abandoned). Returns the number of
+   * requests sent.
+   *
+   * `unsettled` holds, by key, the image last meant for every key sent in a request whose outcome
+   * is unknown (it may still land). Pass the same map to every attempt of one batch: a key an
+   * earlier, abandoned attempt left unsettled is then checked by the attempt that completes, and
+   * expects that attempt's image if it writes the key again. The map is empty once this returns.
    */
-  async putAll (items: readonly Item[], guard: () => void = () => {}): Promise<number> {
+  async putAll (items: readonly Item[], guard: () => void = () => {}, unsettled = new Map<string, Item>()): Promise<number> {
     const seen = new Set<string>()
     for (const item of items) {
       const k = keyOf(item)
       if (seen.has(k)) throw new Error(`duplicate key in one write: ${k.replace('\u0000', ' / ')}`)
       seen.add(k)
+      if (unsettled.has(k)) unsettled.set(k, item)
     }
     let requests = 0
-    // Items sent in a request whose outcome is unknown: that request may still land later.
-    const uncertain = new Map<string, Item>()
+    // The first chunk that fails stops the others at their next attempt, and this returns only
+    // once none has a request in flight: a retry of the batch must never write beside this call.
+    let failure: { error: unknown } | undefined
+    const chunkGuard = () => {
+      if (failure) throw siblingFailed
+      guard()
+    }
     await Promise.all(chunks(items, 25).map(chunk => this.gate.run(async () => {
       let pending = chunk.map(Item => ({ PutRequest: { Item } }))
-      await this.withRetry('write', guard, async () => {
-        requests++
-        try {
-          const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.opts.table]: pending } }))
-          const left = res.UnprocessedItems?.[this.opts.table] ?? []
-          pending = left as typeof pending
-          return left.length === 0
-        } catch (err) {
-          if (retryReason(err) === 'network') for (const w of pending) uncertain.set(keyOf(w.PutRequest.Item), w.PutRequest.Item)
-          throw err
-        }
-      })
+      try {
+        await this.withRetry('write', chunkGuard, async () => {
+          requests++
+          try {
+            const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.opts.table]: pending } }))
+            const left = res.UnprocessedItems?.[this.opts.table] ?? []
+            pending = left as typeof pending
+            return left.length === 0
+          } catch (err) {
+            if (retryReason(err) === 'network') for (const w of pending) unsettled.set(keyOf(w.PutRequest.Item), w.PutRequest.Item)
+            throw err
+          }
+        })
+      } catch (error) {
+        failure ??= { error }
+      }
     })))
-    if (uncertain.size > 0 && (this.opts.settleMs ?? 0) > 0) requests += await this.repair([...uncertain.values()], guard)
+    if (failure) throw failure.error
+    if (unsettled.size > 0 && (this.opts.settleMs ?? 0) > 0) requests += await this.repair(unsettled, guard)
+    unsettled.clear()
     return requests
   }
 
@@ -139,12 +160,15 @@ export class DynamoIo {
    * A timed-out BatchWriteItem may be applied by the server after its retry succeeded, and a
    * BatchWriteItem takes no condition to refuse an older image. So once such a request has had
    * time to land (settleMs), read back its keys and put again every item that is not the image
-   * written. Until this returns, the batch is not done and nothing is committed past it.
+   * meant. Until this returns, the batch is not done and nothing is committed past it, so no
+   * later image of these keys can exist yet: any difference is a stale write.
    */
-  private async repair (written: Item[], guard: () => void): Promise<number> {
+  private async repair (unsettled: Map<string, Item>, guard: () => void): Promise<number> {
     await this.sleep(this.opts.settleMs!)
-    const stored = new Map((await this.getAll(written.map(i => ({ pk: String(i.pk), sk: String(i.sk) })))).map(i => [keyOf(i), i]))
-    const stale = written.filter(i => !sameImage(stored.get(keyOf(i)), i))
+    guard()
+    const meant = [...unsettled.values()]
+    const stored = new Map((await this.getAll(meant.map(i => ({ pk: String(i.pk), sk: String(i.sk) })))).map(i => [keyOf(i), i]))
+    const stale = meant.filter(i => !sameImage(stored.get(keyOf(i)), i))
     if (stale.length === 0) return 0
     this.stats.onRepaired?.(stale.length)
     return this.putAll(stale, guard)

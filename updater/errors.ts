@@ -2,7 +2,7 @@
  * Errors of the updater, one base with a `code` from one list and a `canRetry` flag: a retriable
  * failure stalls the partition (it retries its batch in hand later), never skips work.
  */
-export const UPDATER_ERROR_CODES = ['dynamodb_write_failed', 'dynamodb_read_failed', 'lease_lost', 'lease_refused', 'produce_failed', 'stopped'] as const
+export const UPDATER_ERROR_CODES = ['dynamodb_write_failed', 'dynamodb_read_failed', 'lease_lost', 'lease_refused', 'produce_failed', 'batch_abandoned', 'stopped'] as const
 export type UpdaterErrorCode = (typeof UPDATER_ERROR_CODES)[number]
 
 export class UpdaterError extends Error {
@@ -33,6 +33,17 @@ export class LeaseRefusedError extends UpdaterError {
   constructor (readonly partition: number, readonly holder: { owner: string, epoch: number, leaseUntil: number }) {
     super(`partition ${partition} is held by ${holder.owner} (epoch ${holder.epoch}) until ${new Date(holder.leaseUntil).toISOString()}`, 'lease_refused', true)
     this.name = 'LeaseRefusedError'
+  }
+}
+
+/**
+ * The batch attempt this write belonged to was given up (its deadline passed) and another attempt
+ * of the same batch may be running: it must not send anything more.
+ */
+export class BatchAbandonedError extends UpdaterError {
+  constructor (readonly partition: number) {
+    super(`an abandoned attempt of a batch of partition ${partition} stopped before writing`, 'batch_abandoned', false)
+    this.name = 'BatchAbandonedError'
   }
 }
 

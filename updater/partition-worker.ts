@@ -1,7 +1,8 @@
 import type { Logger } from '../shared/log/logger.ts'
 import { processBatch, type BatchContext, type BatchReport } from './batch-processor.ts'
 import type { Committer } from './committer.ts'
-import { LeaseLostError, LeaseRefusedError } from './errors.ts'
+import type { Item } from './dynamo-io.ts'
+import { BatchAbandonedError, LeaseLostError, LeaseRefusedError } from './errors.ts'
 import type { PartitionLease } from './lease.ts'
 import type { UpdaterMetrics } from './metrics.ts'
 import { nextCommitOffset } from './offsets.ts'
@@ -17,6 +18,11 @@ export interface WorkerOptions {
   leaseRetryMs: number
   /** A batch (fold, writes, events, commit) not done by then counts as failed and is retried. */
   batchDeadlineMs: number
+  /**
+   * How long an attempt given up at the deadline may take to end (its requests time out, its
+   * read-back of unsettled writes finishes) before the next attempt starts regardless.
+   */
+  abandonGraceMs: number
 }
 
 export interface WorkerDeps {
@@ -49,6 +55,12 @@ export class PartitionWorker {
   private signal: (() => void) | undefined
   private refusedBy = ''
   private done: Promise<void> | undefined
+  /**
+   * Writes of unknown outcome not yet checked, carried from a failed attempt to the next one
+   * (see DynamoIo.putAll), across a lapse of the lease that ends in keeping it too. A lease taken
+   * anew drops them: another updater may have written since, and they have long settled.
+   */
+  private readonly unsettled = new Map<string, Item>()
 
   constructor (private readonly o: WorkerOptions, private readonly d: WorkerDeps) {}
 
@@ -128,6 +140,7 @@ export class PartitionWorker {
         // Keeps the lease if it is ours and nobody took it meanwhile (a lapse during a DynamoDB outage).
         if (this.d.lease.isHeld()) await this.d.lease.renew()
         else {
+          this.unsettled.clear()
           const epoch = await this.d.lease.acquire()
           this.d.log.info('updater_lease_acquired', { partition: p, epoch })
         }
@@ -184,17 +197,7 @@ export class PartitionWorker {
     this.d.wake() // fetch the next batch meanwhile
     for (let attempt = 0; ; attempt++) {
       try {
-        // A call that never answers (a client callback lost, a socket that neither closes nor times
-        // out) must stall the partition visibly, not freeze it: the batch is retried from its start.
-        const report = await withDeadline(this.o.batchDeadlineMs, `batch ${batch[0]!.offset}-${batch[batch.length - 1]!.offset}`, async () => {
-          const r = await processBatch({ ...this.d.batch, guard: () => this.d.lease.check() }, p, batch)
-          const next = nextCommitOffset(this.position, r.outcomes)
-          if (next !== undefined) {
-            await this.d.committer.commit(p, next)
-            this.position = next
-          }
-          return r
-        })
+        const report = await this.attempt(batch)
         if (this.state === 'stalled') this.d.log.info('updater_partition_resumed', { partition: p, attempts: attempt + 1 })
         this.state = 'running'
         this.d.metrics.stalled.set(labels, 0)
@@ -214,6 +217,54 @@ export class PartitionWorker {
         if (this.stopping) return
       }
     }
+  }
+
+  /**
+   * One attempt at a batch: process, then commit. A call that never answers (a client callback
+   * lost, a socket that neither closes nor times out) must stall the partition visibly, not
+   * freeze it, so the attempt is bounded by the batch deadline. Past it the attempt is abandoned:
+   * its guard refuses every further write and the commit, and the next attempt starts only once
+   * it has ended (its requests time out on their own) or after abandonGraceMs. Two attempts of a
+   * batch never write side by side, and an abandoned one never puts its images back over what a
+   * later batch wrote.
+   */
+  private async attempt (batch: ReadRecord[]): Promise<BatchReport> {
+    const p = this.partition
+    let abandoned = false
+    const guard = () => {
+      if (abandoned) throw new BatchAbandonedError(p)
+      this.d.lease.check()
+    }
+    const work = (async () => {
+      const r = await processBatch({ ...this.d.batch, guard, unsettled: this.unsettled }, p, batch)
+      const next = nextCommitOffset(this.position, r.outcomes)
+      if (next !== undefined) {
+        guard()
+        await this.d.committer.commit(p, next)
+        this.position = next
+      }
+      return r
+    })()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const deadline = new Promise<'deadline'>(resolve => { timer = setTimeout(() => resolve('deadline'), this.o.batchDeadlineMs) })
+    try {
+      const first = await Promise.race([work, deadline])
+      if (first !== 'deadline') return first
+    } finally {
+      clearTimeout(timer)
+    }
+    abandoned = true
+    const what = `batch ${batch[0]!.offset}-${batch[batch.length - 1]!.offset}`
+    let graceTimer: ReturnType<typeof setTimeout> | undefined
+    const ended = await Promise.race([
+      work.then(r => ({ r }), () => undefined),
+      new Promise<'running'>(resolve => { graceTimer = setTimeout(() => resolve('running'), this.o.abandonGraceMs) })
+    ])
+    clearTimeout(graceTimer)
+    // Done and committed just past the deadline: nothing to retry.
+    if (ended && ended !== 'running') return ended.r
+    if (ended === 'running') this.d.log.warn('updater_abandoned_attempt_running', { partition: p, batch: what, afterMs: this.o.batchDeadlineMs + this.o.abandonGraceMs, note: 'retrying beside it; it may not write any more' })
+    throw new BatchDeadlineError(what, this.o.batchDeadlineMs)
   }
 
   private record (r: BatchReport, seconds: number): void {

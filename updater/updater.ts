@@ -50,9 +50,12 @@ export class Updater {
   private fetchWake: (() => void) | undefined
   private loops: Array<Promise<void>> = []
   private timers: Array<ReturnType<typeof setInterval>> = []
+  /** How long a write of unknown outcome is given to land before its keys are read back. */
+  private readonly settleMs: number
 
   constructor (private readonly s: UpdaterSettings, private readonly d: UpdaterDeps) {
     this.metrics = d.metrics ?? new UpdaterMetrics()
+    this.settleMs = 2 * s.UPDATER_DYNAMODB_REQUEST_TIMEOUT_MS
     this.owner = d.owner ?? `updater-${s.UPDATER_PARTITIONS ? `p${s.UPDATER_PARTITIONS}` : s.UPDATER_INDEX}@${hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`
     const brokers = s.KAFKA_BROKERS.split(',')
     this.reader = new PartitionReader({
@@ -64,7 +67,7 @@ export class Updater {
       table: s.TABLE_NAME,
       concurrency: s.UPDATER_WRITE_CONCURRENCY,
       retry: { maxAttempts: s.UPDATER_WRITE_MAX_ATTEMPTS, baseMs: s.UPDATER_WRITE_BACKOFF_BASE_MS, maxMs: s.UPDATER_WRITE_BACKOFF_MAX_MS },
-      settleMs: 2 * s.UPDATER_DYNAMODB_REQUEST_TIMEOUT_MS
+      settleMs: this.settleMs
     }, {
       onRequest: (op, seconds, ok) => {
         this.metrics.writeSeconds.observe({ operation: op, ok: String(ok) }, seconds)
@@ -101,7 +104,9 @@ export class Updater {
       const lease = new PartitionLease(this.d.controlDb, { table: s.TABLE_NAME, topic: s.TOPIC_COMMANDS, partition, group: s.UPDATER_GROUP_ID, owner: this.owner, ttlMs: s.UPDATER_LEASE_TTL_MS })
       this.leases.push(lease)
       this.workers.push(new PartitionWorker(
-        { partition, batchMaxMessages: s.UPDATER_BATCH_MAX_MESSAGES, batchMaxWaitMs: s.UPDATER_BATCH_MAX_WAIT_MS, stallRetryMs: s.UPDATER_STALL_RETRY_MS, leaseRetryMs, batchDeadlineMs: s.UPDATER_BATCH_DEADLINE_MS },
+        { partition, batchMaxMessages: s.UPDATER_BATCH_MAX_MESSAGES, batchMaxWaitMs: s.UPDATER_BATCH_MAX_WAIT_MS, stallRetryMs: s.UPDATER_STALL_RETRY_MS, leaseRetryMs, batchDeadlineMs: s.UPDATER_BATCH_DEADLINE_MS,
+          // An abandoned attempt ends within its read-back of unsettled writes plus a request or two.
+          abandonGraceMs: this.settleMs + 2 * s.UPDATER_DYNAMODB_REQUEST_TIMEOUT_MS },
         {
           log: this.d.log, metrics: this.metrics, lease, committer: this.committer,
           position: async p => (await this.reader.positions([p])).get(p) ?? 0,
