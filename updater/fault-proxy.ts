@@ -2,10 +2,12 @@
  * A fault-injecting HTTP proxy on loopback in front of a DynamoDB endpoint (tests only). It
  * forwards each request, records every BatchWriteItem's keys, and, when `fault` says so for a
  * request, answers instead with: a partial batch (forwards half the items and returns the rest
- * as UnprocessedItems), ProvisionedThroughputExceededException, a 5xx, or a stall (holds the
- * request past the client's timeout, then drops it unanswered).
+ * as UnprocessedItems), ProvisionedThroughputExceededException, a 5xx, a stall (holds the
+ * request past the client's timeout, then drops it unanswered), or a late delivery (holds it
+ * past the client's timeout, then forwards it anyway: a write of unknown outcome that lands
+ * after the caller gave up, most likely after its retry).
  */
-export type Fault = 'pass' | 'partial' | 'throttle' | 'server_error' | 'stall'
+export type Fault = 'pass' | 'partial' | 'throttle' | 'server_error' | 'stall' | 'late'
 
 export interface ProxyStats {
   requests: number
@@ -19,7 +21,7 @@ export interface ProxyStats {
 export class FaultProxy {
   private server: ReturnType<typeof Bun.serve> | undefined
   fault: (target: string, n: number) => Fault = () => 'pass'
-  readonly stats: ProxyStats = { requests: 0, batchWrites: 0, faults: { pass: 0, partial: 0, throttle: 0, server_error: 0, stall: 0 }, duplicateKeysInOneRequest: 0, itemsForwarded: 0 }
+  readonly stats: ProxyStats = { requests: 0, batchWrites: 0, faults: { pass: 0, partial: 0, throttle: 0, server_error: 0, stall: 0, late: 0 }, duplicateKeysInOneRequest: 0, itemsForwarded: 0 }
 
   constructor (private readonly target: string, private readonly stallMs = 2500) {}
 
@@ -44,6 +46,7 @@ export class FaultProxy {
       await Bun.sleep(this.stallMs)
       return json(500, 'InternalServerError', 'stalled')
     }
+    if (fault === 'late') await Bun.sleep(this.stallMs)
     let unprocessed: Record<string, unknown[]> | undefined
     if (target === 'BatchWriteItem') {
       const parsed = JSON.parse(body) as { RequestItems: Record<string, Array<{ PutRequest?: { Item: Record<string, { S?: string }> } }>> }
@@ -66,10 +69,11 @@ export class FaultProxy {
     const headers = new Headers(req.headers)
     headers.delete('content-length')
     headers.delete('host')
-    // A caller that gave up (its request timed out) is not forwarded any further: the proxy stands
-    // for the network, and a request the server never finished receiving is never applied.
-    if (req.signal.aborted) return json(500, 'InternalServerError', 'caller gone')
-    const res = await fetch(this.target, { method: 'POST', headers, body, signal: req.signal })
+    // Unless told to deliver it late, a caller that gave up (its request timed out) is not
+    // forwarded any further: the proxy stands for the network, and a request the server never
+    // finished receiving is never applied.
+    if (fault !== 'late' && req.signal.aborted) return json(500, 'InternalServerError', 'caller gone')
+    const res = await fetch(this.target, { method: 'POST', headers, body, signal: fault === 'late' ? undefined : req.signal })
     const text = await res.text()
     if (!unprocessed || res.status !== 200) return new Response(text, { status: res.status, headers: { 'content-type': res.headers.get('content-type') ?? 'application/x-amz-json-1.0' } })
     const out = JSON.parse(text) as { UnprocessedItems?: Record<string, unknown[]> }
