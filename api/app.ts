@@ -6,6 +6,7 @@ import { opsRoutes, type Check } from '../shared/http/ops.ts'
 import { type Logger } from '../shared/log/logger.ts'
 import { type Registry } from '../shared/metrics/registry.ts'
 import { agencies } from './agencies/index.ts'
+import { TokenVerifier } from './auth/verifier.ts'
 import { AgencyService } from './agencies/service.ts'
 import { Commands, type CommandSink } from './commands.ts'
 import { errorHandling } from './errors.ts'
@@ -34,9 +35,11 @@ export interface ApiDeps {
   hub?: NotificationHub
   /** Extra readiness checks (main.ts adds the live notification feed). */
   checks?: Record<string, Check>
+  /** Checks user tokens; made from JWT_SECRET if not given (main.ts adds the JWKS). */
+  tokens?: TokenVerifier
   settings: {
     TOPIC_COMMANDS: string
-    JWT_SECRET: string
+    JWT_SECRET?: string
     AGENCY_SECRETS: Record<string, string>
     BODY_LIMIT_BYTES: number
     PRODUCE_DEADLINE_MS: number
@@ -56,7 +59,7 @@ export function createApp (d: ApiDeps) {
   const idem = new Idempotency(store, commands, { ttlS: s.IDEMPOTENCY_TTL_HOURS * 3600, leaseMs: s.PRODUCE_DEADLINE_MS + 1000 }, d.log)
   const hub = d.hub ?? new NotificationHub(s.SSE_MAX_STREAMS_PER_USER)
   d.registry.gauge('api_sse_streams', 'Open notification streams', () => [[{}, hub.size]])
-  const authOpts = { jwtSecret: s.JWT_SECRET }
+  const authOpts = { tokens: d.tokens ?? new TokenVerifier({ secret: s.JWT_SECRET }) }
 
   return new Elysia({ normalize: false })
     .use(errorHandling(d.log))

@@ -1,9 +1,11 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
+import { ConfigError } from '../shared/config/env.ts'
 import { DynamoSettings, KafkaSettings, LogSettings } from '../shared/config/common.ts'
 
 /**
- * Settings of one API process, from the environment. JWT_SECRET verifies HS256 user tokens; a
- * JWKS URL (RS256/ES256 from an identity provider) is NOT implemented yet.
+ * Settings of one API process, from the environment. User tokens are checked with JWT_SECRET
+ * (HS256), with an identity provider's keys at JWT_JWKS_URL (RS256/ES256), or both (while
+ * moving from one to the other); at least one must be set.
  */
 export const ApiSettings = Type.Object({
   ...KafkaSettings,
@@ -11,7 +13,11 @@ export const ApiSettings = Type.Object({
   ...LogSettings,
   PORT: Type.Integer({ default: 3000, minimum: 1, maximum: 65535, description: 'HTTP port on HOST' }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'address to listen on' }),
-  JWT_SECRET: Type.String({ minLength: 32, description: 'HS256 secret of user tokens (at least 32 characters)' }),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HS256 secret of user tokens (at least 32 characters); this or JWT_JWKS_URL is required' })),
+  JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS URL of an identity provider whose RS256/ES256 tokens are accepted' })),
+  JWT_JWKS_REFRESH_MS: Type.Integer({ default: 600_000, minimum: 10_000, maximum: 86_400_000, description: 'how often the JWKS is fetched again (also fetched when a token names an unknown key, at most every 30 s)' }),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'when set, a token\'s iss must equal it' })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'when set, a token\'s aud must contain it' })),
   AGENCY_SECRETS: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), Type.String({ minLength: 16 }),
     { description: 'JSON object of agency id to HMAC secret, e.g. {"demo":"…"}' }),
   PRODUCE_DEADLINE_MS: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'time Kafka has to acknowledge a command before the API answers 503' }),
@@ -27,3 +33,8 @@ export const ApiSettings = Type.Object({
   /** How long readiness reports "draining" before the server stops accepting: the load balancer's check interval × fall. */
   DRAIN_DELAY_MS: Type.Integer({ default: 1500, minimum: 0, maximum: 30_000, description: 'time readiness reports draining before the server stops accepting (load balancer check interval × fall)' })
 })
+
+/** What one variable cannot say: tokens need a secret or a key set. */
+export function checkApiSettings (s: Static<typeof ApiSettings>): void {
+  if (!s.JWT_SECRET && !s.JWT_JWKS_URL) throw new ConfigError('JWT_SECRET', 'an HS256 secret of at least 32 characters, or JWT_JWKS_URL set', undefined)
+}

@@ -13,7 +13,7 @@ import { StoreUnavailableError } from './store.ts'
 export const ERROR_CODES = [
   'bad_request', 'malformed_json', 'unauthorized', 'forbidden', 'not_found', 'conflict',
   'payload_too_large', 'validation_failed', 'idempotency_key_reused', 'idempotency_in_progress',
-  'kafka_unavailable', 'dynamodb_unavailable', 'internal'
+  'kafka_unavailable', 'dynamodb_unavailable', 'keys_unavailable', 'internal'
 ] as const
 export type ErrorCode = typeof ERROR_CODES[number]
 

@@ -6,11 +6,13 @@ import { createLogger } from '../shared/log/logger.ts'
 import { Registry } from '../shared/metrics/registry.ts'
 import { onShutdown } from '../shared/process/shutdown.ts'
 import { createApp } from './app.ts'
-import { ApiSettings } from './config.ts'
+import { JwksKeys } from './auth/jwks.ts'
+import { TokenVerifier } from './auth/verifier.ts'
+import { ApiSettings, checkApiSettings } from './config.ts'
 import { NotificationHub } from './notifications/hub.ts'
 import { LiveFeed } from './notifications/live-feed.ts'
 
-const s = loadEnvOrExit(ApiSettings)
+const s = loadEnvOrExit(ApiSettings, process.env, checkApiSettings)
 const log = createLogger('api', s.LOG_LEVEL, { pid: process.pid })
 const registry = new Registry()
 const produceLatency = registry.histogram('api_produce_seconds', 'Time Kafka took to acknowledge one batched send')
@@ -28,9 +30,13 @@ let draining = false
 const hub = new NotificationHub(s.SSE_MAX_STREAMS_PER_USER)
 // Every API process reads the whole notifications topic and pushes to its own open streams.
 const liveFeed = new LiveFeed({ brokers: s.KAFKA_BROKERS.split(','), topic: s.TOPIC_NOTIFICATIONS, publish: (userId, n) => hub.publish(userId, n), log })
-const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draining: () => draining, hub, settings: s, checks: { notifications: () => liveFeed.ready() } })
+// Not ready until the identity provider's keys are loaded: a token could not be checked before.
+const jwks = s.JWT_JWKS_URL ? new JwksKeys({ url: s.JWT_JWKS_URL, refreshMs: s.JWT_JWKS_REFRESH_MS, log }) : undefined
+const tokens = new TokenVerifier({ secret: s.JWT_SECRET, jwks, issuer: s.JWT_ISSUER, audience: s.JWT_AUDIENCE })
+const checks = { notifications: () => liveFeed.ready(), ...(jwks ? { jwks: () => jwks.ready() } : {}) }
+const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draining: () => draining, hub, tokens, settings: s, checks })
 
-await Promise.all([producer.connect([s.TOPIC_COMMANDS]), liveFeed.start()])
+await Promise.all([producer.connect([s.TOPIC_COMMANDS]), liveFeed.start(), jwks?.start()])
 app.listen({ port: s.PORT, hostname: s.HOST, maxRequestBodySize: s.BODY_LIMIT_BYTES })
 log.info('api_listening', { host: s.HOST, port: s.PORT })
 
@@ -38,6 +44,7 @@ onShutdown(log, s.SHUTDOWN_GRACE_MS, [
   ['drain', async () => { draining = true; await Bun.sleep(s.DRAIN_DELAY_MS) }],
   // Open notification streams would hold the server open: end them, then let in-flight requests finish.
   ['live-feed', () => liveFeed.stop()],
+  ['jwks', () => jwks?.stop()],
   ['streams', () => hub.closeAll()],
   ['http', async () => { await app.stop() }],
   ['producer', () => producer.close()],

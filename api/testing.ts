@@ -62,6 +62,7 @@ export function testApp (o: Partial<ApiDeps> & { settings?: Partial<ApiDeps['set
     registry,
     draining: () => false,
     hub,
+    tokens: o.tokens,
     settings: { ...testSettings, ...o.settings }
   })
   return { app, producer, registry, hub }

@@ -1,19 +1,24 @@
 import { Elysia } from 'elysia'
-import { unauthorized } from '../errors.ts'
-import { verifyJwt } from './jwt.ts'
+import { ApiError, unauthorized } from '../errors.ts'
+import type { TokenVerifier } from './verifier.ts'
 
 export interface AuthOptions {
-  /** HS256 secret of user tokens. */
-  jwtSecret: string
+  tokens: TokenVerifier
 }
 
-/** The user id of a request's `Authorization: Bearer <JWT>`, or a 401 ApiError. */
-export function userOf (authorization: string | undefined, o: AuthOptions): string {
+/**
+ * The user id of a request's `Authorization: Bearer <JWT>`; a 401 ApiError when it is missing or
+ * invalid, a 503 when the identity provider's keys could not be loaded to check it.
+ */
+export async function userOf (authorization: string | undefined, o: AuthOptions): Promise<string> {
   if (!authorization) throw unauthorized()
   const m = /^Bearer[ ]+([A-Za-z0-9_.-]+)[ ]*$/i.exec(authorization)
   if (!m) throw unauthorized('the Authorization header must be "Bearer <token>"')
-  const r = verifyJwt(o.jwtSecret, m[1]!)
-  if (!r.ok) throw unauthorized(`invalid token: ${r.reason}`)
+  const r = await o.tokens.verify(m[1]!)
+  if (!r.ok) {
+    if ('unavailable' in r) throw new ApiError(503, 'keys_unavailable', 'the keys to check tokens cannot be loaded now; retry later', [], 5)
+    throw unauthorized(`invalid token: ${r.reason}`)
+  }
   return r.userId
 }
 
@@ -25,7 +30,7 @@ export function userOf (authorization: string | undefined, o: AuthOptions): stri
 export function auth (o: AuthOptions) {
   // No plugin name: a named plugin is deduplicated, and the second controller would lose its derive.
   return new Elysia()
-    .derive({ as: 'scoped' }, ({ headers }) => ({ userId: userOf(headers.authorization, o) }))
+    .derive({ as: 'scoped' }, async ({ headers }) => ({ userId: await userOf(headers.authorization, o) }))
 }
 
 /** OpenAPI: the security requirement of every user route. */

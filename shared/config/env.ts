@@ -55,10 +55,15 @@ function compiled (schema: TObject) {
   return c
 }
 
-/** Loads config or stops the process with one clear line naming the variable. */
-export function loadEnvOrExit<P extends TProperties> (schema: TObject<P>, env: Record<string, string | undefined> = process.env): Static<TObject<P>> {
+/**
+ * Loads config or stops the process with one clear line naming the variable. `check` may throw a
+ * ConfigError for rules across variables.
+ */
+export function loadEnvOrExit<P extends TProperties> (schema: TObject<P>, env: Record<string, string | undefined> = process.env, check: (s: Static<TObject<P>>) => void = () => {}): Static<TObject<P>> {
   try {
-    return loadEnv(schema, env)
+    const s = loadEnv(schema, env)
+    check(s)
+    return s
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(JSON.stringify({ level: 'fatal', msg: 'config_invalid', variable: err.variable, error: err.message }) + '\n')
