@@ -1,0 +1,56 @@
+import { describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { Type } from '@sinclair/typebox'
+import { ConfigError, loadEnv } from './env.ts'
+
+const Schema = Type.Object({
+  PORT: Type.Integer({ default: 3000, minimum: 1, maximum: 65535, description: 'HTTP port' }),
+  BROKERS: Type.String({ minLength: 3, description: 'broker list' }),
+  SECRETS: Type.Record(Type.String(), Type.String(), { description: 'JSON object of id to secret' }),
+  VERBOSE: Type.Boolean({ default: false, description: 'more logs' }),
+  URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'endpoint URL' }))
+})
+
+const fails = (env: Record<string, string>) => {
+  try { loadEnv(Schema, env) } catch (err) { return err as ConfigError }
+  throw new Error('expected a ConfigError')
+}
+
+describe('loadEnv', () => {
+  test('defaults apply, strings become numbers, booleans and JSON, unknown variables are ignored', () => {
+    expect(loadEnv(Schema, { BROKERS: 'k:9092', SECRETS: '{"a":"b"}', VERBOSE: 'true', HOME: '/root' }))
+      .toEqual({ PORT: 3000, BROKERS: 'k:9092', SECRETS: { a: 'b' }, VERBOSE: true })
+    expect(loadEnv(Schema, { PORT: '8080', BROKERS: 'k:9092', SECRETS: '{}', URL: 'http://x' }).PORT).toBe(8080)
+  })
+
+  test('a missing, malformed or out-of-range value names its variable and what was expected', () => {
+    expect(fails({ SECRETS: '{}' })).toMatchObject({ variable: 'BROKERS', message: expect.stringContaining('BROKERS is required: expected broker list') })
+    expect(fails({ BROKERS: 'k:9092', SECRETS: '{nope' })).toMatchObject({ variable: 'SECRETS', message: expect.stringContaining('JSON (JSON object of id to secret)') })
+    expect(fails({ BROKERS: 'k:9092', SECRETS: '{}', PORT: '70000' })).toMatchObject({ variable: 'PORT', got: '70000' })
+    expect(fails({ BROKERS: 'k:9092', SECRETS: '{}', PORT: 'eighty' })).toMatchObject({ variable: 'PORT' })
+    expect(fails({ BROKERS: 'k:9092', SECRETS: '{}', URL: 'ftp://x' })).toMatchObject({ variable: 'URL' })
+  })
+})
+
+describe('a role started with a bad configuration stops at once, naming the variable (exit 78)', () => {
+  const repo = join(import.meta.dir, '..', '..')
+  const base = { PATH: process.env.PATH ?? '', KAFKA_BROKERS: '127.0.0.1:9', DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' }
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ['api', { AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_SECRET'],
+    ['api', { JWT_SECRET: 'x'.repeat(32), AGENCY_SECRETS: '{"demo":"short"}' }, 'AGENCY_SECRETS'],
+    ['api', { JWT_JWKS_URL: 'idp.example/jwks', AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_JWKS_URL'],
+    ['updater', { KAFKA_BROKERS: 'no port' }, 'KAFKA_BROKERS'],
+    ['notifier', { NOTIFIER_SESSION_TIMEOUT_MS: '100' }, 'NOTIFIER_SESSION_TIMEOUT_MS']
+  ]
+  for (const [role, env, variable] of cases) {
+    test(`${role}: ${variable}`, async () => {
+      const proc = Bun.spawn([process.execPath, join(repo, role, 'main.ts')], { cwd: repo, env: { ...base, ...env }, stdout: 'pipe', stderr: 'pipe' })
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000) // a role that did start must not outlive the test
+      const code = await proc.exited
+      clearTimeout(kill)
+      const line = JSON.parse((await new Response(proc.stderr).text()).trim().split('\n').pop()!)
+      expect(code).toBe(78)
+      expect(line).toMatchObject({ level: 'fatal', msg: 'config_invalid', variable })
+    })
+  }
+})
