@@ -21,6 +21,7 @@ const userRoutes: Array<[string, string, unknown?]> = [
   ['DELETE', `/v1/trips/${TRIP}/shares/bob`],
   ['GET', '/v1/notifications'],
   ['GET', '/v1/notifications/stream'],
+  ['POST', '/v1/notifications/stream-tickets'],
   ['PUT', '/v1/me/settings', { language: 'en' }],
   ['GET', '/v1/me/settings']
 ]
@@ -203,7 +204,7 @@ describe('OpenAPI and metrics', () => {
       'GET /v1/me/settings', 'GET /v1/notifications', 'GET /v1/notifications/stream',
       'GET /v1/reservations/{id}', 'GET /v1/trips', 'GET /v1/trips/{id}',
       'PATCH /v1/reservations/{id}', 'PATCH /v1/trips/{id}',
-      'POST /v1/agencies/{agencyId}/updates', 'POST /v1/reservations', 'POST /v1/trips',
+      'POST /v1/agencies/{agencyId}/updates', 'POST /v1/notifications/stream-tickets', 'POST /v1/reservations', 'POST /v1/trips',
       'PUT /v1/me/settings', 'PUT /v1/trips/{id}/shares/{userId}'
     ])
     expect(JSON.stringify(r.json.paths['/v1/reservations'].post)).toContain('startsAt')

@@ -6,6 +6,7 @@ import { opsRoutes, type Check } from '../shared/http/ops.ts'
 import { type Logger } from '../shared/log/logger.ts'
 import { type Registry } from '../shared/metrics/registry.ts'
 import { agencies } from './agencies/index.ts'
+import { StreamTickets } from './auth/stream-ticket.ts'
 import { TokenVerifier } from './auth/verifier.ts'
 import { AgencyService } from './agencies/service.ts'
 import { Commands, type CommandSink } from './commands.ts'
@@ -40,6 +41,8 @@ export interface ApiDeps {
   settings: {
     TOPIC_COMMANDS: string
     JWT_SECRET?: string
+    STREAM_TICKET_SECRET?: string
+    STREAM_TICKET_TTL_S: number
     AGENCY_SECRETS: Record<string, string>
     BODY_LIMIT_BYTES: number
     PRODUCE_DEADLINE_MS: number
@@ -60,6 +63,9 @@ export function createApp (d: ApiDeps) {
   const hub = d.hub ?? new NotificationHub(s.SSE_MAX_STREAMS_PER_USER)
   d.registry.gauge('api_sse_streams', 'Open notification streams', () => [[{}, hub.size]])
   const authOpts = { tokens: d.tokens ?? new TokenVerifier({ secret: s.JWT_SECRET }) }
+  const ticketKey = s.STREAM_TICKET_SECRET ? { secret: s.STREAM_TICKET_SECRET } : s.JWT_SECRET ? { derivedFrom: s.JWT_SECRET } : undefined
+  if (!ticketKey) throw new Error('stream tickets need STREAM_TICKET_SECRET or JWT_SECRET')
+  const tickets = new StreamTickets(ticketKey, s.STREAM_TICKET_TTL_S)
 
   return new Elysia({ normalize: false })
     .use(errorHandling(d.log))
@@ -83,7 +89,7 @@ export function createApp (d: ApiDeps) {
     .use(reservations(new ReservationService(store, commands, idem), authOpts))
     .use(trips(new TripService(store, commands, idem), authOpts))
     .use(agencies(new AgencyService(store, commands), { secrets: s.AGENCY_SECRETS }))
-    .use(notifications(new NotificationService(store, hub, { heartbeatMs: s.SSE_HEARTBEAT_MS, maxReplay: s.SSE_MAX_REPLAY }), authOpts))
+    .use(notifications(new NotificationService(store, hub, { heartbeatMs: s.SSE_HEARTBEAT_MS, maxReplay: s.SSE_MAX_REPLAY }), { ...authOpts, tickets }))
     .use(me(new MeService(store, commands), authOpts))
 }
 

@@ -17,6 +17,8 @@ export const ApiSettings = Type.Object({
   JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS URL of an identity provider whose RS256/ES256 tokens are accepted' })),
   JWT_JWKS_REFRESH_MS: Type.Integer({ default: 600_000, minimum: 10_000, maximum: 86_400_000, description: 'how often the JWKS is fetched again (also fetched when a token names an unknown key, at most every 30 s)' }),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'when set, a token\'s iss must equal it' })),
+  STREAM_TICKET_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HMAC key of notification stream tickets, shared by every API process (unset: derived from JWT_SECRET)' })),
+  STREAM_TICKET_TTL_S: Type.Integer({ default: 300, minimum: 10, maximum: 3600, description: 'lifetime of a notification stream ticket (it only opens a stream)' }),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'when set, a token\'s aud must contain it' })),
   AGENCY_SECRETS: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), Type.String({ minLength: 16 }),
     { description: 'JSON object of agency id to HMAC secret, e.g. {"demo":"…"}' }),
@@ -34,7 +36,8 @@ export const ApiSettings = Type.Object({
   DRAIN_DELAY_MS: Type.Integer({ default: 1500, minimum: 0, maximum: 30_000, description: 'time readiness reports draining before the server stops accepting (load balancer check interval × fall)' })
 })
 
-/** What one variable cannot say: tokens need a secret or a key set. */
+/** What one variable cannot say: tokens need a secret or a key set; stream tickets a key. */
 export function checkApiSettings (s: Static<typeof ApiSettings>): void {
   if (!s.JWT_SECRET && !s.JWT_JWKS_URL) throw new ConfigError('JWT_SECRET', 'an HS256 secret of at least 32 characters, or JWT_JWKS_URL set', undefined)
+  if (!s.JWT_SECRET && !s.STREAM_TICKET_SECRET) throw new ConfigError('STREAM_TICKET_SECRET', 'a key of at least 32 characters when JWT_SECRET is unset', undefined)
 }

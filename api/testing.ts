@@ -24,7 +24,8 @@ export const testSettings: ApiDeps['settings'] = {
   IDEMPOTENCY_TTL_HOURS: 24,
   SSE_HEARTBEAT_MS: 1000,
   SSE_MAX_REPLAY: 500,
-  SSE_MAX_STREAMS_PER_USER: 5
+  SSE_MAX_STREAMS_PER_USER: 5,
+  STREAM_TICKET_TTL_S: 300
 }
 
 /** Records what would be produced; `fail` makes sends reject like the real producer does. */

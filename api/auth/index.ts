@@ -1,9 +1,14 @@
 import { Elysia } from 'elysia'
 import { ApiError, unauthorized } from '../errors.ts'
+import type { StreamTickets } from './stream-ticket.ts'
 import type { TokenVerifier } from './verifier.ts'
 
 export interface AuthOptions {
   tokens: TokenVerifier
+}
+
+export interface StreamAuthOptions extends AuthOptions {
+  tickets: StreamTickets
 }
 
 /**
@@ -19,6 +24,17 @@ export async function userOf (authorization: string | undefined, o: AuthOptions)
     if ('unavailable' in r) throw new ApiError(503, 'keys_unavailable', 'the keys to check tokens cannot be loaded now; retry later', [], 5)
     throw unauthorized(`invalid token: ${r.reason}`)
   }
+  return r.userId
+}
+
+/**
+ * The user of a notification stream request: its bearer token, or else its `?ticket=` (for
+ * clients that cannot set headers). A ticket opens this stream only.
+ */
+export async function streamUserOf (authorization: string | undefined, ticket: unknown, o: StreamAuthOptions): Promise<string> {
+  if (authorization !== undefined || ticket === undefined) return userOf(authorization, o)
+  const r = typeof ticket === 'string' ? o.tickets.verify(ticket) : { ok: false as const, reason: 'one ticket expected' }
+  if (!r.ok) throw unauthorized(`invalid stream ticket: ${r.reason}`)
   return r.userId
 }
 

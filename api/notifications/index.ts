@@ -1,24 +1,39 @@
 import { Elysia } from 'elysia'
-import { auth, bearer, type AuthOptions } from '../auth/index.ts'
+import { auth, bearer, streamUserOf, type StreamAuthOptions } from '../auth/index.ts'
 import { errors, PageQuery, typed } from '../model.ts'
-import { NotificationList, StreamHeaders } from './model.ts'
+import { NotificationList, StreamHeaders, StreamQuery, StreamTicket } from './model.ts'
 import { type NotificationService } from './service.ts'
 
-export function notifications (service: NotificationService, o: AuthOptions) {
-  return new Elysia({ normalize: false, prefix: '/v1/notifications' })
+const prefix = '/v1/notifications'
+
+export function notifications (service: NotificationService, o: StreamAuthOptions) {
+  const withBearer = new Elysia({ normalize: false, prefix })
     .use(auth(o))
     .get('', ({ userId, query }) => service.list({ userId, cursor: query.cursor, limit: Number(query.limit ?? 50) }), {
       query: PageQuery,
       response: { 200: typed(NotificationList), ...errors(401, 422, 503) },
       detail: { tags: ['notifications'], summary: 'My notifications, newest first', ...bearer }
     })
-    .get('/stream', ({ userId, headers, request }) => service.stream({ userId, lastEventId: headers['last-event-id'], signal: request.signal }), {
+    .post('/stream-tickets', ({ userId, set }) => {
+      set.status = 201
+      return o.tickets.issue(userId)
+    }, {
+      response: { 201: StreamTicket, ...errors(401, 503) },
+      detail: { tags: ['notifications'], summary: 'A short-lived ticket that opens my notification stream (for EventSource, which cannot send headers)', ...bearer }
+    })
+  // The stream also takes a ticket in the query: a browser's EventSource cannot set Authorization.
+  const stream = new Elysia({ normalize: false, prefix })
+    .derive(async ({ headers, query }) => ({ userId: await streamUserOf(headers.authorization, query.ticket, o) }))
+    .get('/stream', ({ userId, headers, query, request }) => service.stream({ userId, lastEventId: headers['last-event-id'] ?? query.lastEventId, signal: request.signal }), {
       headers: StreamHeaders,
+      query: StreamQuery,
       detail: {
         tags: ['notifications'],
         summary: 'Live notifications (Server-Sent Events; Last-Event-ID resumes from the stored ones)',
+        description: 'Authenticated by a bearer token, or by `?ticket=` from POST /v1/notifications/stream-tickets. `?lastEventId=` stands for the Last-Event-ID header when a client opens a new stream itself.',
         ...bearer,
         responses: { 200: { description: 'text/event-stream: `id`, `event: notification`, `data: <notification JSON>`; `: heartbeat` comments', content: { 'text/event-stream': { schema: { type: 'string' } } } } }
       }
     })
+  return new Elysia().use(withBearer).use(stream)
 }

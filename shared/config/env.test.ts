@@ -39,6 +39,7 @@ describe('a role started with a bad configuration stops at once, naming the vari
     ['api', { AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_SECRET'],
     ['api', { JWT_SECRET: 'x'.repeat(32), AGENCY_SECRETS: '{"demo":"short"}' }, 'AGENCY_SECRETS'],
     ['api', { JWT_JWKS_URL: 'idp.example/jwks', AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_JWKS_URL'],
+    ['api', { JWT_JWKS_URL: 'https://idp.example/jwks', AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'STREAM_TICKET_SECRET'],
     ['updater', { KAFKA_BROKERS: 'no port' }, 'KAFKA_BROKERS'],
     ['notifier', { NOTIFIER_SESSION_TIMEOUT_MS: '100' }, 'NOTIFIER_SESSION_TIMEOUT_MS']
   ]
