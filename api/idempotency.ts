@@ -38,7 +38,7 @@ export interface Created { id: string, replayed: boolean }
  * - the produce failed (503) or the process died after the put: the lease is released (or runs
  *   out); the retry takes the lease over with a conditional update and re-sends the SAME command
  *   (same reservation id, same command id). If the first send had landed after all, the updater
- *   sees a second create of an existing id and rejects it (`reservation_exists` / `trip_exists`),
+ *   sees a create of an item this same command created and skips it (the item keeps `createdBy`),
  *   so nothing is created twice; deleting the record instead could create a second resource.
  * - same key, other operation or other body: 422 `idempotency_key_reused`.
  * Expired records (expiresAt, epoch s) are ignored by readers and overwritten by the put.

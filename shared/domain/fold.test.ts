@@ -103,6 +103,31 @@ describe('reservation.create', () => {
   })
 })
 
+describe('a create sent again by the API (an idempotent retry whose first send had landed)', () => {
+  test('is skipped, not refused, even after the item changed or was removed; another create of the id is still refused', () => {
+    const { cmd, nextId, run, table, res, trip } = setup()
+    const id = nextId()
+    const tripId = nextId()
+    const createTrip = cmd('trip.create', { tripId, name: 'Lisbon' })
+    const create = cmd('reservation.create', { reservationId: id, ...flight, tripId })
+    run(createTrip, create)
+    expect(res(id).createdBy).toBe(create.command.id)
+    expect(trip(tripId).createdBy).toBe(createTrip.command.id)
+    run(cmd('reservation.update', { reservationId: id, patch: { title: 'changed' } }))
+    const before = table.snapshot()
+    const resent = run({ offset: 5000, command: create.command }, { offset: 5001, command: createTrip.command })
+    expect(resent.rejected).toEqual([])
+    expect(resent.skipped).toEqual([5000, 5001])
+    expect(resent.writes.size).toBe(0)
+    expect(resent.events).toEqual([])
+    expect(table.items).toEqual(before)
+    run(cmd('reservation.remove', { reservationId: id }))
+    expect(run({ offset: 6000, command: create.command }).rejected).toEqual([])
+    const other = cmd('reservation.create', { reservationId: id, ...flight })
+    expect(run(other).rejected.map(r => r.code)).toEqual(['reservation_exists'])
+  })
+})
+
 describe('reservation.update (patch)', () => {
   function created() {
     const s = setup()

@@ -137,6 +137,16 @@ class UserBatch {
     return true
   }
 
+  /**
+   * A create of an item that this very command created: the API re-sent it (an idempotent retry
+   * whose first send had landed after all). Skipped, not refused: nothing is wrong.
+   */
+  resentCreate(item: { createdBy?: string }, ctx: Ctx) {
+    if (item.createdBy !== ctx.commandId) return false
+    this.skipped.push(ctx.offset)
+    return true
+  }
+
   bump<T extends FoldItem>(item: T, ctx: Ctx): T {
     return { ...item, version: item.version + 1, lastOffset: ctx.offset, updatedAt: ctx.at }
   }
@@ -212,7 +222,7 @@ function liveReservation(b: UserBatch, id: string, ctx: Ctx): ReservationItem | 
 function applyReservationCreate(b: UserBatch, { payload: p }: CommandOf<'reservation.create'>, ctx: Ctx) {
   const existing = b.reservation(p.reservationId)
   if (existing) {
-    if (b.replayOf(existing, ctx)) return
+    if (b.replayOf(existing, ctx) || b.resentCreate(existing, ctx)) return
     refuse('reservation_exists', `reservation ${p.reservationId} exists`)
   }
   const span = times(p.startsAt, p.endsAt)
@@ -231,6 +241,7 @@ function applyReservationCreate(b: UserBatch, { payload: p }: CommandOf<'reserva
     places: p.places,
     trackingRef: p.trackingRef,
     agencyId: p.agencyId,
+    createdBy: ctx.commandId,
     price: p.price,
     notes: p.notes,
     status: 'active' as const,
@@ -297,7 +308,7 @@ function applyTripCreate(b: UserBatch, command: CommandOf<'trip.create'>, ctx: C
   const p = command.payload
   const existing = b.trip(p.tripId)
   if (existing) {
-    if (b.replayOf(existing, ctx)) return
+    if (b.replayOf(existing, ctx) || b.resentCreate(existing, ctx)) return
     refuse('trip_exists', `trip ${p.tripId} exists`)
   }
   const trip: TripItem = compact({
@@ -309,6 +320,7 @@ function applyTripCreate(b: UserBatch, command: CommandOf<'trip.create'>, ctx: C
     name: p.name,
     notes: p.notes,
     createdOffset: ctx.offset,
+    createdBy: ctx.commandId,
     unassigned: false,
     status: 'active' as const,
     members: {},

@@ -81,6 +81,8 @@ export const ReservationItem = Type.Object(
     places: Places,
     trackingRef: Type.Optional(TrackingRef),
     agencyId: Type.Optional(AgencyId),
+    /** Id of the command that created it: the same create sent again (an idempotent retry) is no conflict. */
+    createdBy: Type.Optional(Id),
     price: Type.Optional(Price),
     notes: Type.Optional(Notes),
     status: ReservationStatus,
@@ -113,6 +115,8 @@ export const TripItem = Type.Object(
     /** Offset of the command that created it: with `lastOffset` of a
      * tombstone, tells whether it was live at a replayed offset. */
     createdOffset: Type.Integer({ minimum: 0 }),
+    /** Id of the command that created it (absent on an Unassigned trip). */
+    createdBy: Type.Optional(Id),
     /** The owner's Unassigned trip: cannot be renamed, removed or shared. */
     unassigned: Type.Boolean(),
     /** Derived (deriveTrip): removed if deleted; finished once finished with no active member left. */
