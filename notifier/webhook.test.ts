@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import type { Notification } from '../shared/schemas/notification.ts'
-import { classifyStatus, signWebhook, verifyWebhookSignature, WebhookSender, webhookBody } from './webhook.ts'
+import { classifyStatus, parseRetryAfter, signWebhook, verifyWebhookSignature, WebhookSender, webhookBody } from './webhook.ts'
 
 const n: Notification = {
   id: '01Q45V47G00000000000000009', userId: 'alice', reservationId: '01JRES00000000000000000000', kind: 'cancelled', message: 'AF 123 was cancelled', createdAt: 1,
@@ -59,4 +59,27 @@ test('a webhook on a private or loopback address is refused without a call unles
   expect(r).toMatchObject({ ok: false, attempts: 0 })
   expect((r as { reason: string }).reason).toContain('non-public')
   expect(sent.calls.length).toBe(0)
+})
+
+test('Retry-After: seconds or an HTTP date; it lengthens the wait, never past the backoff maximum', async () => {
+  const now = Date.parse('2030-01-01T00:00:00Z')
+  expect(parseRetryAfter('3', now)).toBe(3000)
+  expect(parseRetryAfter('Tue, 01 Jan 2030 00:00:07 GMT', now)).toBe(7000)
+  expect(parseRetryAfter('Mon, 31 Dec 2029 23:00:00 GMT', now)).toBe(0)
+  expect(parseRetryAfter('soon', now)).toBeUndefined()
+  expect(parseRetryAfter(null, now)).toBeUndefined()
+
+  const at: number[] = []
+  const answers = [{ status: 429, retryAfter: '1' }, { status: 503, retryAfter: '3600' }, { status: 200 }]
+  const f = (async () => {
+    at.push(performance.now())
+    const a = answers[at.length - 1]!
+    return new Response(null, { status: a.status, headers: a.retryAfter ? { 'retry-after': a.retryAfter } : {} })
+  }) as unknown as typeof fetch
+  const r = await new WebhookSender({ ...opts, backoffMs: 1, backoffMaxMs: 300 }, {}, f).deliver(hook, n)
+  expect(r).toEqual({ ok: true, attempts: 3 })
+  // Asked 1 s and 1 h: both waits are the 300 ms maximum (far above the 1 ms backoff).
+  expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(290)
+  expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(290)
+  expect(at[2]! - at[1]!).toBeLessThan(2000)
 })

@@ -25,8 +25,10 @@ import { refusedWebhookTarget } from './webhook-target.ts'
  * timestamp: receivers recompute the HMAC, compare in constant time and refuse timestamps older
  * than a few minutes (verifyWebhookSignature below does all three).
  * A 2xx answer is a delivery. 408, 425, 429, 5xx, timeouts and network errors are retried with
- * exponential backoff and jitter; any other answer (redirects included: none are followed) is
- * final. After the last try the notification goes to the dead-letter topic with the reason.
+ * exponential backoff and jitter; a Retry-After on the answer lengthens the wait up to the
+ * backoff's maximum (a receiver cannot hold a partition longer). Any other answer (redirects
+ * included: none are followed) is final. After the last try the notification goes to the
+ * dead-letter topic with the reason.
  */
 
 export const SIGNATURE_HEADER = 'x-roadwarrior-signature'
@@ -63,7 +65,7 @@ export interface WebhookOptions {
   allowPrivateTargets: boolean
 }
 
-export type AttemptOutcome = { ok: true; status: number } | { ok: false; retry: boolean; reason: string; status?: number }
+export type AttemptOutcome = { ok: true; status: number } | { ok: false; retry: boolean; reason: string; status?: number; retryAfterMs?: number }
 
 export type DeliveryResult = { ok: true; attempts: number } | { ok: false; attempts: number; reason: string; status?: number }
 
@@ -76,6 +78,15 @@ export function classifyStatus(status: number): AttemptOutcome {
   if (status >= 200 && status < 300) return { ok: true, status }
   const retry = status === 408 || status === 425 || status === 429 || status >= 500
   return { ok: false, retry, status, reason: `HTTP ${status}` }
+}
+
+/** Retry-After (delay-seconds or an HTTP-date) in ms from `nowMs`; undefined when absent or unreadable. Pure. */
+export function parseRetryAfter(value: string | null | undefined, nowMs = Date.now()): number | undefined {
+  const v = value?.trim()
+  if (!v) return undefined
+  if (/^\d{1,9}$/.test(v)) return Number(v) * 1000
+  const at = Date.parse(v)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs)
 }
 
 export class WebhookSender {
@@ -99,7 +110,11 @@ export class WebhookSender {
     const body = webhookBody(notification)
     let last: AttemptOutcome = { ok: false, retry: true, reason: 'not attempted' }
     for (let attempt = 1; attempt <= this.o.retries + 1; attempt++) {
-      if (attempt > 1) await sleep(backoffMs(attempt - 1, this.o.backoffMs, this.o.backoffMaxMs), signal, 'waiting to retry a webhook')
+      if (attempt > 1) {
+        const asked = last.ok ? undefined : last.retryAfterMs
+        const wait = Math.max(backoffMs(attempt - 1, this.o.backoffMs, this.o.backoffMaxMs), Math.min(asked ?? 0, this.o.backoffMaxMs))
+        await sleep(wait, signal, 'waiting to retry a webhook')
+      }
       last = await this.limited(() => this.attempt(webhook, notification.id, body, attempt))
       if (last.ok) return { ok: true, attempts: attempt }
       if (!last.retry) return { ok: false, attempts: attempt, reason: last.reason, status: last.status }
@@ -131,6 +146,8 @@ export class WebhookSender {
       })
       await res.arrayBuffer().catch(() => undefined) // drain, so the connection can be reused
       outcome = classifyStatus(res.status)
+      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'))
+      if (!outcome.ok && outcome.retry && retryAfterMs !== undefined) outcome.retryAfterMs = retryAfterMs
     } catch (error) {
       const e = error as Error
       outcome = { ok: false, retry: true, reason: e.name === 'TimeoutError' ? `timed out after ${this.o.timeoutMs} ms` : `network error: ${e.message}` }
