@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 /** What the supervisor needs to run one process of the local stack. */
 export interface ServiceSpec {
   /** Unique, e.g. `kafka`, `api-1`. Also the log file's name. */
@@ -25,7 +26,54 @@ export async function pollUntil (what: string, probe: () => Promise<boolean>, si
 }
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel (bound, read, released). */
+/** A port free on 127.0.0.1 now (see freePorts). */
 export function freePort (): number {
+  return freePorts(1)
+}
+
+const handedOut = new Set<number>()
+
+/**
+ * The first of `count` consecutive ports free on 127.0.0.1, below the kernel's ephemeral range.
+ * A port from that range (what binding port 0 gives) can be taken by any outgoing connection
+ * before the process meant to listen on it starts: a role once failed to start for 50 s that way.
+ * Below it only listeners compete; each port is checked when picked, and none is handed out twice
+ * by this process.
+ */
+export function freePorts (count: number): number {
+  const low = ephemeralLow()
+  const min = 20_000
+  const max = low - count
+  if (max - min < 1000) return bindAnyPort() // an unusual port range: fall back on the kernel's pick
+  for (let tries = 0; tries < 500; tries++) {
+    const base = min + Math.floor(Math.random() * (max - min))
+    const block = Array.from({ length: count }, (_, i) => base + i)
+    if (block.some(p => handedOut.has(p)) || !block.every(canListen)) continue
+    for (const p of block) handedOut.add(p)
+    return base
+  }
+  throw new Error(`no ${count} consecutive free port(s) between ${min} and ${low}`)
+}
+
+function ephemeralLow (): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 0 ? low : 32_768
+  } catch {
+    return 32_768
+  }
+}
+
+function canListen (port: number): boolean {
+  try {
+    Bun.listen({ hostname: '127.0.0.1', port, socket: { data () {} } }).stop(true)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function bindAnyPort (): number {
   const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data () {} } })
   const port = server.port
   server.stop(true)

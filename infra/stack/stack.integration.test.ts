@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, stackEnv, waitFor } from '../../test/support/stack.ts'
+import { freePort, freePorts, stackEnv, waitFor } from '../../test/support/stack.ts'
 import { alive, cmdline } from './pidfile.ts'
 import { repoRoot } from './stack.ts'
 
@@ -16,17 +16,15 @@ describe('npm start’s supervisor', () => {
     stackEnv()
     const dataDir = mkdtempSync(join(tmpdir(), 'stack-sigterm-'))
     const kafkaPort = freePort()
+    const roles = freePorts(5) // 2 APIs, 2 updaters, 1 notifier
     const env: Record<string, string> = {
       ...process.env as Record<string, string>,
       STACK_DATA_DIR: dataDir,
       KAFKA_PORT: String(kafkaPort), KAFKA_CONTROLLER_PORT: String(freePort()), DYNAMODB_PORT: String(freePort()),
       HAPROXY_PORT: String(freePort()), HAPROXY_STATS_PORT: String(freePort()),
-      API_BASE_PORT: String(freePort()), UPDATER_BASE_PORT: String(freePort()), NOTIFIER_BASE_PORT: String(freePort()),
+      API_BASE_PORT: String(roles), UPDATER_BASE_PORT: String(roles + 2), NOTIFIER_BASE_PORT: String(roles + 4),
       API_COUNT: '2', UPDATER_COUNT: '2', NOTIFIER_COUNT: '1', KAFKA_HEAP_MB: '384'
     }
-    // Ports are picked one by one: consecutive role ports could collide with another pick, so space them.
-    env.UPDATER_BASE_PORT = String(Number(env.API_BASE_PORT) + 1000 > 65000 ? 24100 : Number(env.API_BASE_PORT) + 1000)
-    env.NOTIFIER_BASE_PORT = String(Number(env.UPDATER_BASE_PORT) + 100)
     const stack = Bun.spawn([process.execPath, join(repoRoot, 'infra/stack/main.ts'), 'start'], { cwd: repoRoot, env, stdout: 'pipe', stderr: 'pipe' })
     let output = ''
     const collect = async (s: ReadableStream<Uint8Array>) => { for await (const c of s) output += new TextDecoder().decode(c) }
@@ -64,6 +62,10 @@ describe('npm start’s supervisor', () => {
       expect(output).toContain('stack_stopping signal=SIGTERM')
     } catch (err) {
       process.stderr.write(`--- stack output ---\n${output}\n---\n`)
+      // The roles' own logs say why one exited (they go with the folder below).
+      try {
+        for (const f of readdirSync(join(dataDir, 'logs'))) process.stderr.write(`--- ${f} (last lines) ---\n${readFileSync(join(dataDir, 'logs', f), 'utf8').split('\n').slice(-15).join('\n')}\n`)
+      } catch {}
       throw err
     } finally {
       if (stack.exitCode === null) stack.kill('SIGKILL')

@@ -13,7 +13,7 @@ export function brokers (): string[] {
   return stackEnv().KAFKA_BROKERS!.split(',')
 }
 
-export { freePort } from '../../infra/stack/service.ts'
+export { freePort, freePorts } from '../../infra/stack/service.ts'
 
 /** A unique suffix for topics, tables and ids made by one test run. */
 export function uniq (prefix: string): string {
