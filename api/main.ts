@@ -1,6 +1,7 @@
 /** `bun run api`: one API process. Reads its settings from the environment (api/config.ts). */
 import { loadEnvOrExit } from '../shared/config/env.ts'
 import { createDynamoClient } from '../shared/dynamo/client.ts'
+import { listenOrExit } from '../shared/http/listen.ts'
 import { BatchingProducer } from '../shared/kafka/batching-producer.ts'
 import { createLogger } from '../shared/log/logger.ts'
 import { Registry } from '../shared/metrics/registry.ts'
@@ -37,7 +38,7 @@ const checks = { notifications: () => liveFeed.ready(), ...(jwks ? { jwks: () =>
 const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draining: () => draining, hub, tokens, settings: s, checks })
 
 await Promise.all([producer.connect([s.TOPIC_COMMANDS]), liveFeed.start(), jwks?.start()])
-app.listen({ port: s.PORT, hostname: s.HOST, maxRequestBodySize: s.BODY_LIMIT_BYTES })
+listenOrExit(() => app.listen({ port: s.PORT, hostname: s.HOST, maxRequestBodySize: s.BODY_LIMIT_BYTES }), { host: s.HOST, port: s.PORT }, log)
 log.info('api_listening', { host: s.HOST, port: s.PORT })
 
 onShutdown(log, s.SHUTDOWN_GRACE_MS, [

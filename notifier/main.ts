@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { loadEnvOrExit } from '../shared/config/env.ts'
 import { createDynamoClient } from '../shared/dynamo/client.ts'
 import { tableReachable } from '../shared/dynamo/health.ts'
+import { listenOrExit } from '../shared/http/listen.ts'
 import { opsRoutes } from '../shared/http/ops.ts'
 import { kafkaReachable } from '../shared/kafka/health.ts'
 import { deadLetterTopic } from '../shared/kafka/topics.ts'
@@ -33,7 +34,7 @@ const ops = new Elysia().use(
     checks: { kafka: kafka.check, dynamodb: tableReachable(db, s.TABLE_NAME), consumer: () => notifier.ready() },
   }),
 )
-ops.listen({ port: s.PORT, hostname: s.HOST })
+listenOrExit(() => ops.listen({ port: s.PORT, hostname: s.HOST }), { host: s.HOST, port: s.PORT }, log)
 log.info('notifier_listening', { port: ops.server?.port })
 
 // Deliveries in flight get most of the grace period; the rest is for the commit and closing.

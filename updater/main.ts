@@ -3,6 +3,7 @@ import { createDynamoClient } from '../shared/dynamo/client.ts'
 import { Elysia } from 'elysia'
 import { loadEnvOrExit } from '../shared/config/env.ts'
 import { tableReachable } from '../shared/dynamo/health.ts'
+import { listenOrExit } from '../shared/http/listen.ts'
 import { opsRoutes } from '../shared/http/ops.ts'
 import { kafkaReachable } from '../shared/kafka/health.ts'
 import { createLogger } from '../shared/log/logger.ts'
@@ -27,7 +28,7 @@ const ops = new Elysia()
     checks: { kafka: kafka.check, dynamodb: tableReachable(controlDb, s.TABLE_NAME), partitions: () => updater.ready() }
   }))
   .get('/partitions', () => ({ owner: updater.owner, partitions: updater.states() }))
-ops.listen({ port: s.PORT, hostname: s.HOST })
+listenOrExit(() => ops.listen({ port: s.PORT, hostname: s.HOST }), { host: s.HOST, port: s.PORT }, log)
 log.info('updater_listening', { port: s.PORT })
 
 onShutdown(log, s.SHUTDOWN_GRACE_MS, [

@@ -55,3 +55,24 @@ describe('a role started with a bad configuration stops at once, naming the vari
     })
   }
 })
+
+describe('a role whose port is taken stops at once, naming the port and its variable (exit 69)', () => {
+  const repo = join(import.meta.dir, '..', '..')
+  for (const role of ['updater', 'notifier']) {
+    test(role, async () => {
+      const taken = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data () {} } })
+      try {
+        const env = { PATH: process.env.PATH ?? '', KAFKA_BROKERS: '127.0.0.1:9', DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', PORT: String(taken.port) }
+        const proc = Bun.spawn([process.execPath, join(repo, role, 'main.ts')], { cwd: repo, env, stdout: 'pipe', stderr: 'pipe' })
+        const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000)
+        const code = await proc.exited
+        clearTimeout(kill)
+        const lines = (await new Response(proc.stdout).text() + await new Response(proc.stderr).text()).split('\n').filter(l => l.startsWith('{'))
+        expect(code).toBe(69)
+        expect(lines.map(l => JSON.parse(l)).find(l => l.msg === 'listen_failed')).toMatchObject({ level: 'error', port: taken.port, variable: 'PORT', code: 'EADDRINUSE' })
+      } finally {
+        taken.stop(true)
+      }
+    })
+  }
+})
