@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { ProduceTimeoutError } from '../shared/kafka/errors.ts'
 import { agencyCall, call, flightBody, testApp, token } from './testing.ts'
 import { signJwt } from './auth/jwt.ts'
+import { API_POOL_CHECK } from '../infra/haproxy/config.ts'
 
 const RES = '01ARZ3NDEKTSV4RRFFQ69G5FAV'
 const TRIP = '01ARZ3NDEKTSV4RRFFQ69G5FAW'
@@ -211,6 +212,12 @@ describe('OpenAPI and metrics', () => {
     const ui = await call(app, 'GET', '/openapi')
     expect(ui.status).toBe(200)
     expect(ui.headers.get('content-type')).toContain('text/html')
+  })
+  test('DynamoDB unreachable: /readyz says so, but the load balancer check keeps the process in the pool', async () => {
+    const full = await call(app, 'GET', '/readyz')
+    expect({ status: full.status, dynamodb: full.json.checks.dynamodb }).toEqual({ status: 503, dynamodb: false })
+    const pool = await call(app, 'GET', API_POOL_CHECK)
+    expect({ status: pool.status, dynamodb: pool.json.checks.dynamodb, kafka: pool.json.checks.kafka }).toEqual({ status: 200, dynamodb: 'excluded', kafka: 'excluded' })
   })
   test('metrics count by route pattern and status, never by raw path', async () => {
     await call(app, 'GET', `/v1/reservations/${RES}`, { as: 'alice' })

@@ -8,6 +8,14 @@ export interface HaproxyOptions {
 }
 
 /**
+ * The health check that keeps an API process in the pool: its readiness without the checks of
+ * what every process shares (api/main.ts: kafka, dynamodb, notifications). A slow DynamoDB or a
+ * Kafka outage then degrades the requests that need them (503 with Retry-After, from the API)
+ * instead of emptying the pool; a process that is down, starting or draining still leaves it.
+ */
+export const API_POOL_CHECK = '/readyz?exclude=kafka,dynamodb,notifications'
+
+/**
  * HAProxy in front of the API processes: leastconn, health checks on readiness (a process that is
  * down or draining leaves the pool within ~1 s), timeouts inside the 800 ms budget where it matters,
  * a stats page on loopback. `-db` keeps it in the foreground under the supervisor.

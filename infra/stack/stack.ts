@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { type Static } from '@sinclair/typebox'
 import { type Logger } from '../../shared/log/logger.ts'
 import { dynaliteService } from '../dynalite/service.ts'
+import { API_POOL_CHECK } from '../haproxy/config.ts'
 import { haproxyService } from '../haproxy/service.ts'
 import { brokerService, kafkaClasspath, prepareBroker } from '../kafka/broker.ts'
 import { provision } from '../provision.ts'
@@ -79,7 +80,7 @@ export function roleService (o: RoleSpecOptions): ServiceSpec {
 export async function startRoles (sup: Supervisor, s: Settings, dataDir: string, env: Record<string, string>): Promise<void> {
   const apiPorts = Array.from({ length: s.API_COUNT }, (_, i) => s.API_BASE_PORT + i)
   await Promise.all(apiPorts.map((port, i) => sup.start(roleService({ name: `api-${i + 1}`, script: 'api/main.ts', port, env }))))
-  await sup.start(haproxyService({ port: s.HAPROXY_PORT, statsPort: s.HAPROXY_STATS_PORT, backends: apiPorts, healthPath: '/readyz' }, dataDir))
+  await sup.start(haproxyService({ port: s.HAPROXY_PORT, statsPort: s.HAPROXY_STATS_PORT, backends: apiPorts, healthPath: API_POOL_CHECK }, dataDir))
   await Promise.all(Array.from({ length: s.UPDATER_COUNT }, (_, i) => sup.start(roleService({
     name: `updater-${i + 1}`, script: 'updater/main.ts', port: s.UPDATER_BASE_PORT + i,
     env: { ...env, UPDATER_INDEX: String(i), UPDATER_COUNT: String(s.UPDATER_COUNT) }

@@ -12,21 +12,27 @@ export interface OpsOptions {
   timeoutMs?: number
 }
 
-/** `/healthz` (alive), `/readyz` (ready for work, with each check's result), `/metrics` (Prometheus). */
+/**
+ * `/healthz` (alive), `/readyz` (ready for work, with each check's result), `/metrics` (Prometheus).
+ * `/readyz?exclude=a,b` (or `exclude` repeated, as kube-apiserver does) leaves named checks out: a
+ * load balancer checks without the dependencies every process shares, or a slow database would
+ * take every process out of the pool at once, writes that do not need it included.
+ */
 export function opsRoutes (o: OpsOptions) {
   const timeoutMs = o.timeoutMs ?? 500
   return new Elysia({ name: 'ops' })
     .get('/healthz', () => ({ status: 'ok' }), { detail: { tags: ['ops'], summary: 'Liveness' } })
-    .get('/readyz', async ({ set }) => {
-      const results: Record<string, boolean> = {}
+    .get('/readyz', async ({ set, request }) => {
+      const excluded = new Set(new URL(request.url).searchParams.getAll('exclude').flatMap(v => v.split(',')).filter(Boolean))
+      const results: Record<string, boolean | 'excluded'> = {}
       await Promise.all(Object.entries(o.checks).map(async ([name, check]) => {
-        results[name] = await withTimeout(check, timeoutMs)
+        results[name] = excluded.has(name) ? 'excluded' : await withTimeout(check, timeoutMs)
       }))
       const draining = o.draining()
-      const ready = !draining && Object.values(results).every(Boolean)
+      const ready = !draining && Object.values(results).every(r => r !== false)
       set.status = ready ? 200 : 503
       return { status: ready ? 'ready' : draining ? 'draining' : 'not-ready', checks: results }
-    }, { detail: { tags: ['ops'], summary: 'Readiness' } })
+    }, { detail: { tags: ['ops'], summary: 'Readiness (?exclude=name,… leaves checks out)' } })
     .get('/metrics', ({ set }) => {
       set.headers['content-type'] = contentType
       return o.registry.render()
