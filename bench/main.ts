@@ -73,7 +73,7 @@ async function main (): Promise<number> {
     const catchUp = async (why: string) => {
       if (!ctx.found.updaterApplies) return
       const r = await settle(ctx, ctx.quick ? 30_000 : 120_000)
-      progress(`settle after ${why}: updaters caught up on ${r.readable}/${r.total} partitions in ${r.seconds.toFixed(1)} s`)
+      progress(`settle after ${why}: updaters caught up on ${r.readable}/${r.total} partitions in ${r.seconds.toFixed(1)} s${r.refused ? ` (${r.refused} probe write(s) refused while the API recovered)` : ''}`)
     }
 
     const scenarios: Scenario[] = []

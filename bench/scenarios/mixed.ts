@@ -109,7 +109,7 @@ async function combinedScenario (ctx: BenchContext, id: string, title: string, f
   // Let the updaters absorb the ramp's writes before the gating run, as between the other scenarios.
   if (ctx.found.updaterApplies) {
     const r = await settle(ctx, secs(ctx, 15_000, 60_000))
-    ctx.progress(`${id}: settle after the ramp: ${r.readable}/${r.total} partitions caught up in ${r.seconds.toFixed(1)} s`)
+    ctx.progress(`${id}: settle after the ramp: ${r.readable}/${r.total} partitions caught up in ${r.seconds.toFixed(1)} s${r.refused ? ` (${r.refused} probe write(s) refused)` : ''}`)
   }
   const total = sustainable * fraction
   const durationS = secs(ctx, 8, 20)
