@@ -1,4 +1,5 @@
 import { expect, test } from 'bun:test'
+import { Elysia } from 'elysia'
 import { Registry } from '../metrics/registry.ts'
 import { opsRoutes } from './ops.ts'
 
@@ -25,4 +26,22 @@ test('?exclude= leaves named checks out (comma-separated or repeated); draining 
   expect(await get(app(), '/readyz?exclude=db&exclude=broker')).toEqual(ok)
   expect((await get(app(), '/readyz?exclude=db')).status).toBe(503)
   expect(await get(app(true), '/readyz?exclude=db,broker')).toMatchObject({ status: 503, body: { status: 'draining' } })
+})
+
+test('a load balancer\'s HTTP/1.0 check without a Host header is answered (the request URL is relative then)', async () => {
+  const server = new Elysia().use(app()).listen({ port: 0, hostname: '127.0.0.1' })
+  try {
+    const raw = (path: string) => new Promise<string>(resolve => {
+      let out = ''
+      void Bun.connect({
+        hostname: '127.0.0.1',
+        port: server.server!.port!,
+        socket: { open (s) { s.write(`GET ${path} HTTP/1.0\r\n\r\n`) }, data (_s, d) { out += d.toString() }, close () { resolve(out) }, error () { resolve(out) } }
+      })
+    })
+    expect((await raw('/readyz?exclude=db,broker')).split('\r\n')[0]).toBe('HTTP/1.1 200 OK')
+    expect((await raw('/readyz')).split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable')
+  } finally {
+    server.stop()
+  }
 })

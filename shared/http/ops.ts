@@ -23,7 +23,8 @@ export function opsRoutes (o: OpsOptions) {
   return new Elysia({ name: 'ops' })
     .get('/healthz', () => ({ status: 'ok' }), { detail: { tags: ['ops'], summary: 'Liveness' } })
     .get('/readyz', async ({ set, request }) => {
-      const excluded = new Set(new URL(request.url).searchParams.getAll('exclude').flatMap(v => v.split(',')).filter(Boolean))
+      // A base for request lines without a Host header (HAProxy's HTTP/1.0 checks): the URL is relative then.
+      const excluded = new Set(new URL(request.url, 'http://localhost').searchParams.getAll('exclude').flatMap(v => v.split(',')).filter(Boolean))
       const results: Record<string, boolean | 'excluded'> = {}
       await Promise.all(Object.entries(o.checks).map(async ([name, check]) => {
         results[name] = excluded.has(name) ? 'excluded' : await withTimeout(check, timeoutMs)
