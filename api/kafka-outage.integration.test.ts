@@ -6,7 +6,7 @@ import { createDynamoClient } from '../shared/dynamo/client.ts'
 import { BatchingProducer } from '../shared/kafka/batching-producer.ts'
 import { ensureTopics } from '../shared/kafka/topics.ts'
 import { Registry } from '../shared/metrics/registry.ts'
-import { brokerService, kafkaClasspath, prepareBroker } from '../infra/kafka/broker.ts'
+import { brokerService, kafkaClasspath, newClusterId, prepareBroker } from '../infra/kafka/broker.ts'
 import { Supervisor } from '../infra/stack/supervisor.ts'
 import { freePort, stackEnv } from '../test/support/stack.ts'
 import { testLogger } from '../test/support/logger.ts'
@@ -21,7 +21,8 @@ const env = stackEnv()
 const dir = mkdtempSync(join(tmpdir(), 'rw-api-kafka-'))
 const sup = new Supervisor(join(dir, 'logs'), testLogger)
 const port = freePort()
-const broker = { dataDir: join(dir, 'kafka'), port, controllerPort: freePort(), heapMb: 256, mavenRepo: env.MAVEN_REPO!, extra: {} }
+// A cluster id starting with '-' (one random id in 64 does): the storage tool must still take it.
+const broker = { dataDir: join(dir, 'kafka'), port, controllerPort: freePort(), heapMb: 256, mavenRepo: env.MAVEN_REPO!, extra: {}, clusterId: `-${newClusterId().slice(1)}` }
 const topic = 'commands-outage'
 let classpath = ''
 let config = ''

@@ -16,6 +16,8 @@ export interface BrokerOptions {
   mavenRepo: string
   /** Extra broker properties (tests make the log cleaner eager). */
   extra?: Record<string, string>
+  /** The cluster id given to a new data folder (default: a random one). */
+  clusterId?: string
 }
 
 /**
@@ -87,8 +89,8 @@ logger.state.name = state.change.logger
 logger.state.level = warn
 `
 
-/** A base64url UUID, the form Kafka's storage tool expects for a cluster id. */
-function clusterId (): string {
+/** A base64url UUID, the form Kafka's storage tool expects for a cluster id. One in 64 starts with '-'. */
+export function newClusterId (): string {
   return randomBytes(16).toString('base64url')
 }
 
@@ -99,8 +101,10 @@ export async function prepareBroker (o: BrokerOptions, classpath: string, log: L
   writeFileSync(config, serverProperties(o))
   writeFileSync(join(o.dataDir, 'log4j2.properties'), log4j)
   if (!existsSync(join(o.dataDir, 'logs', 'meta.properties'))) {
-    const id = clusterId()
-    const proc = Bun.spawn(['java', '-cp', classpath, ...jvmLogArgs(o), 'kafka.tools.StorageTool', 'format', '--standalone', '-t', id, '-c', config],
+    const id = o.clusterId ?? newClusterId()
+    // `--cluster-id=<id>`, never `-t <id>`: an id starting with '-' would be read as an option and
+    // fail the first start of one fresh stack in 64.
+    const proc = Bun.spawn(['java', '-cp', classpath, ...jvmLogArgs(o), 'kafka.tools.StorageTool', 'format', '--standalone', `--cluster-id=${id}`, '-c', config],
       { stdout: 'pipe', stderr: 'pipe' })
     const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
     if (code !== 0) throw new Error(`kafka storage format failed (exit ${code}): ${(out + err).slice(-2000)}`)

@@ -31,7 +31,9 @@ describe('npm start’s supervisor', () => {
     void collect(stack.stdout as ReadableStream<Uint8Array>)
     void collect(stack.stderr as ReadableStream<Uint8Array>)
     try {
-      await waitFor('the stack to be up', () => output.includes('Road Warrior is up'), 60_000, 250)
+      // A stack that failed to start exits: stop waiting then, its output says why.
+      await waitFor('the stack to be up', () => output.includes('Road Warrior is up') || stack.exitCode !== null, 60_000, 250)
+      expect(stack.exitCode).toBeNull()
       const pids = readFileSync(join(dataDir, 'stack.pids'), 'utf8').split('\n').filter(Boolean).map(Number)
       // the stack itself, kafka, dynalite, 2 APIs, haproxy, 2 updaters, 1 notifier
       expect(pids.length).toBe(9)
