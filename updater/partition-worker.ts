@@ -245,26 +245,18 @@ export class PartitionWorker {
       }
       return r
     })()
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const deadline = new Promise<'deadline'>(resolve => { timer = setTimeout(() => resolve('deadline'), this.o.batchDeadlineMs) })
-    try {
-      const first = await Promise.race([work, deadline])
-      if (first !== 'deadline') return first
-    } finally {
-      clearTimeout(timer)
-    }
-    abandoned = true
     const what = `batch ${batch[0]!.offset}-${batch[batch.length - 1]!.offset}`
-    let graceTimer: ReturnType<typeof setTimeout> | undefined
-    const ended = await Promise.race([
-      work.then(r => ({ r }), () => undefined),
-      new Promise<'running'>(resolve => { graceTimer = setTimeout(() => resolve('running'), this.o.abandonGraceMs) })
-    ])
-    clearTimeout(graceTimer)
-    // Done and committed just past the deadline: nothing to retry.
-    if (ended && ended !== 'running') return ended.r
-    if (ended === 'running') this.d.log.warn('updater_abandoned_attempt_running', { partition: p, batch: what, afterMs: this.o.batchDeadlineMs + this.o.abandonGraceMs, note: 'retrying beside it; it may not write any more' })
-    throw new BatchDeadlineError(what, this.o.batchDeadlineMs)
+    try {
+      return await withDeadline(this.o.batchDeadlineMs, what, () => work)
+    } catch (err) {
+      if (!(err instanceof BatchDeadlineError)) throw err
+      abandoned = true
+      const ended = await withDeadline(this.o.abandonGraceMs, what, () => work.then(r => r, () => undefined)).catch(() => 'running' as const)
+      // Done and committed just past the deadline: nothing to retry.
+      if (ended !== undefined && ended !== 'running') return ended
+      if (ended === 'running') this.d.log.warn('updater_abandoned_attempt_running', { partition: p, batch: what, afterMs: this.o.batchDeadlineMs + this.o.abandonGraceMs, note: 'retrying beside it; it may not write any more' })
+      throw err
+    }
   }
 
   private record (r: BatchReport, seconds: number): void {
