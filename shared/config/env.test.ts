@@ -32,9 +32,20 @@ describe('loadEnv', () => {
   })
 })
 
+const repo = join(import.meta.dir, '..', '..')
+const unreachable = { PATH: process.env.PATH ?? '', KAFKA_BROKERS: '127.0.0.1:9', DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' }
+
+/** Starts `<role>/main.ts` with `env` and waits for it to exit; its JSON log lines, stdout then stderr. */
+async function runRole (role: string, env: Record<string, string>): Promise<{ code: number, lines: Array<Record<string, unknown>> }> {
+  const proc = Bun.spawn([process.execPath, join(repo, role, 'main.ts')], { cwd: repo, env: { ...unreachable, ...env }, stdout: 'pipe', stderr: 'pipe' })
+  const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000) // a role that did start must not outlive the test
+  const code = await proc.exited
+  clearTimeout(kill)
+  const text = await new Response(proc.stdout).text() + await new Response(proc.stderr).text()
+  return { code, lines: text.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l)) }
+}
+
 describe('a role started with a bad configuration stops at once, naming the variable (exit 78)', () => {
-  const repo = join(import.meta.dir, '..', '..')
-  const base = { PATH: process.env.PATH ?? '', KAFKA_BROKERS: '127.0.0.1:9', DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' }
   const cases: Array<[string, Record<string, string>, string]> = [
     ['api', { AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_SECRET'],
     ['api', { JWT_SECRET: 'x'.repeat(32), AGENCY_SECRETS: '{"demo":"short"}' }, 'AGENCY_SECRETS'],
@@ -45,31 +56,21 @@ describe('a role started with a bad configuration stops at once, naming the vari
   ]
   for (const [role, env, variable] of cases) {
     test(`${role}: ${variable}`, async () => {
-      const proc = Bun.spawn([process.execPath, join(repo, role, 'main.ts')], { cwd: repo, env: { ...base, ...env }, stdout: 'pipe', stderr: 'pipe' })
-      const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000) // a role that did start must not outlive the test
-      const code = await proc.exited
-      clearTimeout(kill)
-      const line = JSON.parse((await new Response(proc.stderr).text()).trim().split('\n').pop()!)
+      const { code, lines } = await runRole(role, env)
       expect(code).toBe(78)
-      expect(line).toMatchObject({ level: 'fatal', msg: 'config_invalid', variable })
+      expect(lines.at(-1)).toMatchObject({ level: 'fatal', msg: 'config_invalid', variable })
     })
   }
 })
 
 describe('a role whose port is taken stops at once, naming the port and its variable (exit 69)', () => {
-  const repo = join(import.meta.dir, '..', '..')
   for (const role of ['updater', 'notifier']) {
     test(role, async () => {
       const taken = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data () {} } })
       try {
-        const env = { PATH: process.env.PATH ?? '', KAFKA_BROKERS: '127.0.0.1:9', DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', PORT: String(taken.port) }
-        const proc = Bun.spawn([process.execPath, join(repo, role, 'main.ts')], { cwd: repo, env, stdout: 'pipe', stderr: 'pipe' })
-        const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000)
-        const code = await proc.exited
-        clearTimeout(kill)
-        const lines = (await new Response(proc.stdout).text() + await new Response(proc.stderr).text()).split('\n').filter(l => l.startsWith('{'))
+        const { code, lines } = await runRole(role, { PORT: String(taken.port) })
         expect(code).toBe(69)
-        expect(lines.map(l => JSON.parse(l)).find(l => l.msg === 'listen_failed')).toMatchObject({ level: 'error', port: taken.port, variable: 'PORT', code: 'EADDRINUSE' })
+        expect(lines.find(l => l.msg === 'listen_failed')).toMatchObject({ level: 'error', port: taken.port, variable: 'PORT', code: 'EADDRINUSE' })
       } finally {
         taken.stop(true)
       }
