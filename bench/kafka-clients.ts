@@ -317,18 +317,16 @@ function chunkBounds (n: number): { chunks: number, size: (i: number) => number 
   return { chunks, size: i => Math.min(SEND_SIZE, n - i * SEND_SIZE) }
 }
 
+/** The `n` messages in sends of SEND_SIZE, built before the clock starts. */
+function sendBatches<M> (n: number, message: (i: number) => M): M[][] {
+  const { chunks, size } = chunkBounds(n)
+  return Array.from({ length: chunks }, (_, c) => Array.from({ length: size(c) }, (_, j) => message(c * SEND_SIZE + j)))
+}
+
 async function producePlatformatic (ctx: Ctx, topic: string, inFlight: number): Promise<ProduceOutcome> {
   const { data, messages: n } = ctx
   const { chunks, size } = chunkBounds(n)
-  const batches: MessageToProduce[][] = []
-  for (let c = 0; c < chunks; c++) {
-    const batch: MessageToProduce[] = new Array(size(c))
-    for (let j = 0; j < batch.length; j++) {
-      const i = c * SEND_SIZE + j
-      batch[j] = { topic, key: data.keys[i], value: data.values[i], partition: data.partitions[i] }
-    }
-    batches.push(batch)
-  }
+  const batches = sendBatches<MessageToProduce>(n, i => ({ topic, key: data.keys[i], value: data.values[i], partition: data.partitions[i] }))
   const producer = new Producer({
     clientId: 'bench-platformatic', bootstrapBrokers: ctx.brokers,
     idempotent: true, acks: ProduceAcks.ALL, autocreateTopics: false
@@ -347,15 +345,7 @@ async function producePlatformatic (ctx: Ctx, topic: string, inFlight: number): 
 async function produceKafkajs (ctx: Ctx, topic: string, inFlight: number): Promise<ProduceOutcome> {
   const { data, messages: n } = ctx
   const { chunks, size } = chunkBounds(n)
-  const batches: KafkajsMessage[][] = []
-  for (let c = 0; c < chunks; c++) {
-    const batch: KafkajsMessage[] = new Array(size(c))
-    for (let j = 0; j < batch.length; j++) {
-      const i = c * SEND_SIZE + j
-      batch[j] = { key: data.keys[i], value: data.values[i], partition: data.partitions[i] }
-    }
-    batches.push(batch)
-  }
+  const batches = sendBatches<KafkajsMessage>(n, i => ({ key: data.keys[i], value: data.values[i], partition: data.partitions[i] }))
   const producer = ctx.kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
   await producer.connect()
   try {
