@@ -60,6 +60,26 @@ export const GSI = {
   byEndDay: { name: 'byEndDay', pk: 'gsi4pk', sk: 'gsi4sk' },
 } as const
 
+/**
+ * Local secondary index `live` (same partition key `pk`, sort key `lsi1sk`): a user's live
+ * reservations by trip and live trips, read with strongly consistent Queries (an LSI allows
+ * them, a GSI does not), so the fold counts and finds them without a map on any item
+ * (DESIGN rule 8). Sparse like the GSIs: `lsi1sk` is present only while the item is live.
+ *   reservation, not removed: `R#<tripId>#<reservationId>`
+ *   trip, not removed:        `T#<tripId>` (the Unassigned trip too)
+ * Projection: keys plus startsAt, endsAt and status (LIVE_PROJECTION).
+ */
+export const LSI = {
+  live: { name: 'live', pk: 'pk', sk: 'lsi1sk' },
+} as const
+export const LIVE_PROJECTION = ['startsAt', 'endsAt', 'status'] as const
+export const LIVE_RESERVATIONS_PREFIX = 'R#'
+export const LIVE_TRIPS_PREFIX = 'T#'
+export const liveReservationLsiSk = (tripId: string, reservationId: string) => `${LIVE_RESERVATIONS_PREFIX}${tripId}#${reservationId}`
+/** Every live reservation of one trip (ids never contain `#`, so the trailing `#` ends the trip id). */
+export const tripReservationsLsiPrefix = (tripId: string) => `${LIVE_RESERVATIONS_PREFIX}${tripId}#`
+export const liveTripLsiSk = (tripId: string) => `${LIVE_TRIPS_PREFIX}${tripId}`
+
 export const granteeGsiPk = (granteeId: string) => `G#${granteeId}`
 export const granteeGsiSk = (tripId: string) => `TRIP#${tripId}`
 export const reservationGsiPk = (reservationId: string) => `R#${reservationId}`
