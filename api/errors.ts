@@ -1,5 +1,6 @@
 import { Elysia, ValidationError } from 'elysia'
 import { Type, type Static } from '@sinclair/typebox'
+import { LIMIT_CODES, LIMITS } from '../shared/domain/limits.ts'
 import { KafkaAdapterError } from '../shared/kafka/errors.ts'
 import { type Logger } from '../shared/log/logger.ts'
 import { StoreUnavailableError } from './store.ts'
@@ -13,7 +14,9 @@ import { StoreUnavailableError } from './store.ts'
 export const ERROR_CODES = [
   'bad_request', 'malformed_json', 'unauthorized', 'forbidden', 'not_found', 'conflict',
   'payload_too_large', 'validation_failed', 'idempotency_key_reused', 'idempotency_in_progress',
-  'kafka_unavailable', 'dynamodb_unavailable', 'keys_unavailable', 'internal'
+  'kafka_unavailable', 'dynamodb_unavailable', 'keys_unavailable', 'internal',
+  // 422: a limit of shared/domain/limits.ts (the fold rejects with the same codes)
+  LIMIT_CODES.reservationsPerTrip, LIMIT_CODES.activeReservationsPerUser, LIMIT_CODES.tripsPerUser, LIMIT_CODES.sharesPerTrip
 ] as const
 export type ErrorCode = typeof ERROR_CODES[number]
 
@@ -50,6 +53,11 @@ export const conflict = (message: string, code: string, field: string) => new Ap
 /** A 422 naming one field, for rules a schema cannot say (times order, known time zone, ...). */
 export const invalidField = (field: string, code: string, message: string) =>
   new ApiError(422, 'validation_failed', message, [{ field, code, message }])
+/** A 422 for a request that would break a limit: the limit's code, a message naming it and its value. */
+export const limitReached = (limit: keyof typeof LIMITS, field: string, what: string) => {
+  const message = `${what}: the limit ${limit} is ${LIMITS[limit]}`
+  return new ApiError(422, LIMIT_CODES[limit], message, [{ field, code: LIMIT_CODES[limit], message }])
+}
 
 export function errorBody (code: ErrorCode, message: string, details: ErrorDetail[] = []): ErrorBody {
   return { error: { code, message, details } }

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Id } from '../shared/schemas/ids.ts'
+import { LIMIT_CODES, LIMITS } from '../shared/domain/limits.ts'
 import { ErrorBody } from './errors.ts'
 
 /** API-only shapes shared by several controllers (bodies and views live in shared/schemas). */
@@ -28,6 +29,15 @@ export const PageQuery = Type.Object({
 /** Error responses of a route, for OpenAPI. */
 export function errors<const S extends readonly number[]> (...statuses: S): { [K in S[number]]: typeof ErrorBody } {
   return Object.fromEntries(statuses.map(s => [s, ErrorBody])) as { [K in S[number]]: typeof ErrorBody }
+}
+
+/**
+ * The 422 of a route that refuses requests past limits (shared/domain/limits.ts): the same error
+ * shape, described with each limit's code and value (OpenAPI). Spread after `errors(...)`.
+ */
+export function limitErrors (...limits: Array<keyof typeof LIMITS>): { 422: typeof ErrorBody } {
+  const codes = limits.map(l => `\`${LIMIT_CODES[l]}\` (${l}: ${LIMITS[l]})`).join(', ')
+  return { 422: Type.Object(ErrorBody.properties, { additionalProperties: false, description: `Invalid input (\`validation_failed\`), or a limit reached: ${codes}` }) }
 }
 
 /**

@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb'
 import { type NotificationItem, type ReservationItem, type SettingsItem, type ShareItem, type TripItem } from '../shared/domain/items.ts'
-import { GSI, granteeGsiPk, granteeGsiSk, reservationGsiPk, SK, shareSk, TRIP_GSI_SK, tripGsiPk, tripSk, userPk } from '../shared/domain/keys.ts'
+import { GSI, granteeGsiPk, granteeGsiSk, LIVE_RESERVATIONS_PREFIX, LIVE_TRIPS_PREFIX, liveTripLsiSk, LSI, reservationGsiPk, SK, shareSk, TRIP_GSI_SK, tripGsiPk, tripReservationsLsiPrefix, tripSk, userPk } from '../shared/domain/keys.ts'
+import { UNASSIGNED_PREFIX } from '../shared/schemas/ids.ts'
 
 /** DynamoDB could not answer (network, throttling, server fault): the API answers 503 + Retry-After. */
 export class StoreUnavailableError extends Error {
@@ -21,7 +22,7 @@ export class ConditionFailed extends Error {
 const retriableNames = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded',
   'InternalServerError', 'ServiceUnavailable', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException'])
 
-function classify (err: unknown): Error {
+export function classify (err: unknown): Error {
   if (err instanceof ConditionalCheckFailedException) return new ConditionFailed()
   const e = err as { name?: string, $fault?: string, $metadata?: { httpStatusCode?: number } }
   // No HTTP status at all: the request never got an answer (refused, reset, timed out).
@@ -159,6 +160,56 @@ export class Store {
     })
     const items = (out.items as NotificationItem[]).filter(n => n.entity === 'notification' && (n.expiresAt === undefined || n.expiresAt > nowS))
     return { items, more: out.next !== undefined }
+  }
+
+  // --- counts for the limits (shared/domain/limits.ts), from the `live` local index ---
+
+  /** Live reservations of one of the user's trips, counted up to `atLeast`. */
+  async countTripReservations (userId: string, tripId: string, atLeast: number): Promise<number> {
+    return await this.countLive(userId, 'begins_with(#sk, :p)', { ':p': tripReservationsLsiPrefix(tripId) }, atLeast)
+  }
+
+  /** The user's active reservations (status active, not removed), counted up to `atLeast`. */
+  async countActiveReservations (userId: string, atLeast: number): Promise<number> {
+    return await this.countLive(userId, 'begins_with(#sk, :p)', { ':p': LIVE_RESERVATIONS_PREFIX }, atLeast, { expression: '#status = :active', names: { '#status': 'status' }, values: { ':active': 'active' } })
+  }
+
+  /**
+   * The user's live trips, the Unassigned trip not counted, up to `atLeast`. A filter cannot name an
+   * index key, so the key range leaves it out: trip ids are ULIDs (digits and upper case), which all
+   * sort below `T#unassigned-`, and the Unassigned trip (`T#unassigned-<userId>`) sorts above it.
+   */
+  async countTrips (userId: string, atLeast: number): Promise<number> {
+    return await this.countLive(userId, '#sk BETWEEN :from AND :to', { ':from': LIVE_TRIPS_PREFIX, ':to': liveTripLsiSk(UNASSIGNED_PREFIX) }, atLeast)
+  }
+
+  /**
+   * Select COUNT over the user's rows of the `live` index in a sort-key range, page after page
+   * (a count page stops at 1 MB read), stopping once `atLeast` is reached: a limit check only needs
+   * to know whether it is. Strongly consistent (a local index allows it): what the updater applied
+   * is counted at once. Without a filter, `Limit` bounds what is read to `atLeast` rows.
+   */
+  private async countLive (userId: string, range: string, values: Record<string, string>, atLeast: number,
+    filter?: { expression: string, names: Record<string, string>, values: Record<string, string> }): Promise<number> {
+    let count = 0
+    let next: Record<string, unknown> | undefined
+    do {
+      const out = await this.run(() => this.db.send(new QueryCommand({
+        TableName: this.table,
+        IndexName: LSI.live.name,
+        KeyConditionExpression: `#pk = :pk AND ${range}`,
+        FilterExpression: filter?.expression,
+        ExpressionAttributeNames: { '#pk': LSI.live.pk, '#sk': LSI.live.sk, ...filter?.names },
+        ExpressionAttributeValues: { ':pk': userPk(userId), ...values, ...filter?.values },
+        Select: 'COUNT',
+        ConsistentRead: true,
+        Limit: filter ? undefined : Math.max(1, atLeast - count),
+        ExclusiveStartKey: next
+      })))
+      count += out.Count ?? 0
+      next = out.LastEvaluatedKey
+    } while (next && count < atLeast)
+    return count
   }
 
   // --- idempotency records (api/idempotency.ts decides, these only read and write) ---

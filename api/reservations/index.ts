@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { ReservationCreateBody, ReservationPatchBody } from '../../shared/schemas/reservation.ts'
 import { auth, bearer, type AuthOptions } from '../auth/index.ts'
-import { Accepted, accepted, errors, IdempotencyHeaders, IdParams, typed } from '../model.ts'
+import { Accepted, accepted, errors, IdempotencyHeaders, IdParams, limitErrors, typed } from '../model.ts'
 import { ReservationRead } from './model.ts'
 import { type ReservationService } from './service.ts'
 
@@ -19,7 +19,7 @@ export function reservations (service: ReservationService, o: AuthOptions) {
     }, {
       body: ReservationCreateBody,
       headers: IdempotencyHeaders,
-      response: { 202: Accepted, ...errors(400, 401, 409, 413, 422, 503) },
+      response: { 202: Accepted, ...errors(400, 401, 409, 413, 422, 503), ...limitErrors('reservationsPerTrip', 'activeReservationsPerUser') },
       detail: detail('Create a reservation (without tripId: the Unassigned trip)')
     })
     .get('/:id', ({ userId, params }) => service.get({ userId, id: params.id }), {
@@ -34,7 +34,7 @@ export function reservations (service: ReservationService, o: AuthOptions) {
     }, {
       params: IdParams,
       body: ReservationPatchBody,
-      response: { 202: Accepted, ...errors(400, 401, 403, 404, 413, 422, 503) },
+      response: { 202: Accepted, ...errors(400, 401, 403, 404, 413, 422, 503), ...limitErrors('reservationsPerTrip') },
       detail: detail('Change a reservation (null clears an optional field)')
     })
     .delete('/:id', async ({ userId, params, set }) => {

@@ -1,5 +1,6 @@
 import { newId } from '../../shared/domain/ids.ts'
 import { type ReservationItem } from '../../shared/domain/items.ts'
+import { LIMIT_CODES, LIMITS } from '../../shared/domain/limits.ts'
 import { isUnassignedTripId, reservationSk, tripSk, unassignedTripId } from '../../shared/domain/keys.ts'
 import { projectForRole, roleOf, type ReaderRole } from '../../shared/domain/projection.ts'
 import { type ReservationCreateBody, type ReservationPatchBody } from '../../shared/schemas/reservation.ts'
@@ -7,7 +8,7 @@ import { checkTimes, type TimeError } from '../../shared/schemas/times.ts'
 import { type TripItem } from '../../shared/domain/items.ts'
 import { type ReservationItineraryView, type ReservationView } from '../../shared/schemas/views.ts'
 import { type Commands } from '../commands.ts'
-import { forbidden, invalidField, notFound } from '../errors.ts'
+import { ApiError, forbidden, invalidField, limitReached, notFound } from '../errors.ts'
 import { type Created, type Idempotency } from '../idempotency.ts'
 import { type Store } from '../store.ts'
 
@@ -31,6 +32,34 @@ export async function checkOwnTripRef (store: Store, userId: string, tripId: str
   if (!await store.ownTrip(userId, tripId)) throw invalidField('body.tripId', 'unknown_trip', 'no such trip of yours (a trip just created becomes usable once applied)')
 }
 
+/** 422 `limit_trip_reservations` if the trip already holds the most live reservations a trip may. */
+export async function checkTripRoom (store: Store, userId: string, tripId: string, field: string): Promise<void> {
+  const n = await store.countTripReservations(userId, tripId, LIMITS.reservationsPerTrip)
+  if (n >= LIMITS.reservationsPerTrip) throw limitReached('reservationsPerTrip', field, `the trip already holds ${n} live reservations`)
+}
+
+/** 422 `limit_active_reservations` if the user already has the most active reservations a user may. */
+export async function checkActiveRoom (store: Store, userId: string): Promise<void> {
+  const n = await store.countActiveReservations(userId, LIMITS.activeReservationsPerUser)
+  if (n >= LIMITS.activeReservationsPerUser) throw limitReached('activeReservationsPerUser', 'body', `you already have ${n} active reservations`)
+}
+
+const LIMIT_CODE_SET = new Set<string>(Object.values(LIMIT_CODES))
+
+/**
+ * Runs the limit checks of a create, except for a retry: a create whose Idempotency-Key is already
+ * recorded was checked when it was first asked, and its own reservation may be what now fills the
+ * trip; it goes on to Idempotency, which replays it (or refuses a reused key).
+ */
+export async function checkLimitsOfCreate (store: Store, userId: string, idempotencyKey: string | undefined, checks: Array<Promise<void>>): Promise<void> {
+  const outcomes = await Promise.allSettled(checks)
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
+  if (!failed) return
+  const limit = failed.reason instanceof ApiError && LIMIT_CODE_SET.has(failed.reason.code)
+  if (limit && idempotencyKey !== undefined && await store.getIdempotency(userId, idempotencyKey)) return
+  throw failed.reason
+}
+
 export interface Found { item: ReservationItem, role: ReaderRole, trip?: TripItem }
 
 export class ReservationService {
@@ -40,6 +69,10 @@ export class ReservationService {
     const bad = checkTimes(body.startsAt, body.endsAt)
     if (bad) throw timeError(bad, body)
     if (body.tripId !== undefined) await checkOwnTripRef(this.store, userId, body.tripId)
+    await checkLimitsOfCreate(this.store, userId, idempotencyKey, [
+      checkTripRoom(this.store, userId, body.tripId ?? unassignedTripId(userId), body.tripId === undefined ? 'body' : 'body.tripId'),
+      checkActiveRoom(this.store, userId)
+    ])
     const reservationId = newId()
     const command = this.commands.build('reservation.create', userId, userId, { reservationId, ...body })
     return this.idem.create({ userId, key: idempotencyKey, operation: command.type, body, resourceId: reservationId, command })
@@ -80,6 +113,9 @@ export class ReservationService {
       if (bad) throw timeError(bad, patch)
     }
     if (typeof patch.tripId === 'string') await checkOwnTripRef(this.store, userId, patch.tripId)
+    // A move to another trip (null: the Unassigned trip) must find room there.
+    const target = patch.tripId === undefined ? current.tripId : (patch.tripId ?? unassignedTripId(userId))
+    if (target !== current.tripId) await checkTripRoom(this.store, userId, target, 'body.tripId')
     await this.commands.send(this.commands.build('reservation.update', userId, userId, { reservationId: id, patch }))
   }
 

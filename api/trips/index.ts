@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { SharePutBody, TripCreateBody, TripPatchBody } from '../../shared/schemas/trip.ts'
 import { auth, bearer, type AuthOptions } from '../auth/index.ts'
-import { Accepted, accepted, errors, IdempotencyHeaders, PageQuery, typed } from '../model.ts'
+import { Accepted, accepted, errors, IdempotencyHeaders, limitErrors, PageQuery, typed } from '../model.ts'
 import { ShareParams, TripDashboard, TripList, TripParams } from './model.ts'
 import { type TripService } from './service.ts'
 
@@ -19,7 +19,7 @@ export function trips (service: TripService, o: AuthOptions) {
     }, {
       body: TripCreateBody,
       headers: IdempotencyHeaders,
-      response: { 202: Accepted, ...errors(400, 401, 409, 413, 422, 503) },
+      response: { 202: Accepted, ...errors(400, 401, 409, 413, 422, 503), ...limitErrors('tripsPerUser') },
       detail: detail('Create a trip')
     })
     .get('', ({ userId, query }) => service.list({ userId, cursor: query.cursor, limit: Number(query.limit ?? 50) }), {
@@ -58,7 +58,7 @@ export function trips (service: TripService, o: AuthOptions) {
     }, {
       params: ShareParams,
       body: SharePutBody,
-      response: { 202: Accepted, ...errors(400, 401, 403, 404, 409, 413, 422, 503) },
+      response: { 202: Accepted, ...errors(400, 401, 403, 404, 409, 413, 422, 503), ...limitErrors('sharesPerTrip') },
       detail: detail('Share a trip with a user (full, or dates-and-places only)', 'shares')
     })
     .delete('/:id/shares/:userId', async ({ userId, params, set }) => {

@@ -1,13 +1,15 @@
 import { type Static } from '@sinclair/typebox'
 import { newId } from '../../shared/domain/ids.ts'
 import { type TripItem } from '../../shared/domain/items.ts'
+import { LIMITS } from '../../shared/domain/limits.ts'
 import { isUnassignedTripId } from '../../shared/domain/keys.ts'
 import { projectForRole, projectTripForRole, roleOf } from '../../shared/domain/projection.ts'
 import { type ShareRole, type TripCreateBody, type TripPatchBody } from '../../shared/schemas/trip.ts'
 import { type Commands } from '../commands.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
-import { conflict, forbidden, invalidField, notFound } from '../errors.ts'
+import { conflict, forbidden, invalidField, limitReached, notFound } from '../errors.ts'
 import { type Created, type Idempotency } from '../idempotency.ts'
+import { checkLimitsOfCreate } from '../reservations/service.ts'
 import { type Store } from '../store.ts'
 import { type TripDashboard, type TripList, type TripSummary } from './model.ts'
 
@@ -15,9 +17,16 @@ export class TripService {
   constructor (private readonly store: Store, private readonly commands: Commands, private readonly idem: Idempotency) {}
 
   async create ({ userId, body, idempotencyKey }: { userId: string, body: TripCreateBody, idempotencyKey?: string }): Promise<Created> {
+    await checkLimitsOfCreate(this.store, userId, idempotencyKey, [this.checkTripCount(userId)])
     const tripId = newId()
     const command = this.commands.build('trip.create', userId, userId, { tripId, ...body })
     return this.idem.create({ userId, key: idempotencyKey, operation: command.type, body, resourceId: tripId, command })
+  }
+
+  /** 422 `limit_trips` if the user already has the most live trips a user may (Unassigned not counted). */
+  private async checkTripCount (userId: string): Promise<void> {
+    const n = await this.store.countTrips(userId, LIMITS.tripsPerUser)
+    if (n >= LIMITS.tripsPerUser) throw limitReached('tripsPerUser', 'body', `you already have ${n} trips`)
   }
 
   /**
@@ -77,8 +86,13 @@ export class TripService {
   }
 
   async share ({ userId, id, granteeId, role }: { userId: string, id: string, granteeId: string, role: ShareRole }): Promise<void> {
-    await this.ownedChangeable(userId, id)
+    const trip = await this.ownedChangeable(userId, id)
     if (granteeId === userId) throw invalidField('params.userId', 'share_self', 'a trip cannot be shared with its owner')
+    // A new grantee needs room; changing the role of an existing one does not (own keys only).
+    const grantees = Object.keys(trip.shares)
+    if (!Object.hasOwn(trip.shares, granteeId) && grantees.length >= LIMITS.sharesPerTrip) {
+      throw limitReached('sharesPerTrip', 'params.userId', `the trip is already shared with ${grantees.length} users`)
+    }
     await this.commands.send(this.commands.build('trip.share.put', userId, userId, { tripId: id, granteeId, role }))
   }
 
