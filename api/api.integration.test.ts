@@ -156,8 +156,10 @@ describe('writes', () => {
 })
 
 describe('agencies', () => {
+  let updates = 0
+  const stamp = () => ({ updateId: `it-${Date.now()}-${++updates}`, occurredAt: new Date().toISOString() })
   test('a signed update reaches the owner partition: 202, keyed by the owner, actor agency:<id>', async () => {
-    const r = await agencyCall(app, 'demo', { reservationId: res1, change: 'rescheduled', startsAt: '2030-02-01T09:00:00Z' })
+    const r = await agencyCall(app, 'demo', { reservationId: res1, ...stamp(), change: 'rescheduled', startsAt: '2030-02-01T09:00:00Z' })
     expect(r.status).toBe(202)
     expect(r.json).toEqual({ id: res1, status: 'accepted' })
     const got = await log.waitFor('agency update', c => c.type === 'reservation.agency-update' && c.userId === alice)
@@ -165,10 +167,10 @@ describe('agencies', () => {
     expect(got.command).toMatchObject({ actorId: 'agency:demo', payload: { agencyId: 'demo', reservationId: res1, change: 'rescheduled' } })
   })
   test('unknown, removed, or not booked through this agency: 404; bad times against the stored ones: 422', async () => {
-    expect((await agencyCall(app, 'demo', { reservationId: newId(), change: 'cancelled' })).status).toBe(404)
-    expect((await agencyCall(app, 'demo', { reservationId: gone, change: 'cancelled' })).status).toBe(404)
-    expect((await agencyCall(app, 'demo', { reservationId: plain, change: 'cancelled' })).status).toBe(404)
-    const r = await agencyCall(app, 'demo', { reservationId: res1, change: 'rescheduled', endsAt: '2029-01-01T00:00:00Z' })
+    expect((await agencyCall(app, 'demo', { reservationId: newId(), ...stamp(), change: 'cancelled' })).status).toBe(404)
+    expect((await agencyCall(app, 'demo', { reservationId: gone, ...stamp(), change: 'cancelled' })).status).toBe(404)
+    expect((await agencyCall(app, 'demo', { reservationId: plain, ...stamp(), change: 'cancelled' })).status).toBe(404)
+    const r = await agencyCall(app, 'demo', { reservationId: res1, ...stamp(), change: 'rescheduled', endsAt: '2029-01-01T00:00:00Z' })
     expect(r.status).toBe(422)
   })
 })

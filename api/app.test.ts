@@ -173,7 +173,8 @@ describe('faults of DynamoDB', () => {
 
 describe('agencies: signature first', () => {
   const { app, producer } = testApp()
-  const body = { reservationId: RES, change: 'cancelled' }
+  const stamp = { updateId: 'u-1', occurredAt: '2026-01-01T00:00:00Z' }
+  const body = { reservationId: RES, ...stamp, change: 'cancelled' }
   test('bad, missing or foreign signature, unknown agency: 401', async () => {
     expect((await agencyCall(app, 'demo', body, { secret: 'wrong-secret-wrong' })).status).toBe(401)
     expect((await agencyCall(app, 'demo', body, { signature: 'sha256=zz' })).status).toBe(401)
@@ -185,7 +186,7 @@ describe('agencies: signature first', () => {
   test('signed but invalid: 422 (schema) or 400 (not JSON); the rules across fields name the field', async () => {
     expect((await agencyCall(app, 'demo', { ...body, extra: 1 })).status).toBe(422)
     expect((await agencyCall(app, 'demo', '{oops')).status).toBe(400)
-    const r = await agencyCall(app, 'demo', { reservationId: RES, change: 'rescheduled' })
+    const r = await agencyCall(app, 'demo', { reservationId: RES, ...stamp, change: 'rescheduled' })
     expect(r.status).toBe(422)
     expect(r.json.error.details[0].field).toBe('body.startsAt')
     expect(producer.sent).toEqual([])

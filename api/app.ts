@@ -5,10 +5,13 @@ import { tableReachable } from '../shared/dynamo/health.ts'
 import { opsRoutes, type Check } from '../shared/http/ops.ts'
 import { type Logger } from '../shared/log/logger.ts'
 import { type Registry } from '../shared/metrics/registry.ts'
+import { admission } from './admission/index.ts'
 import { agencies } from './agencies/index.ts'
 import { StreamTickets } from './auth/stream-ticket.ts'
 import { TokenVerifier } from './auth/verifier.ts'
+import { AgencyDedupe } from './agencies/dedupe.ts'
 import { AgencyService } from './agencies/service.ts'
+import { AgencyUpdateRecords } from './agencies/update-records.ts'
 import { Commands, type CommandSink } from './commands.ts'
 import { errorHandling } from './errors.ts'
 import { Idempotency } from './idempotency.ts'
@@ -44,12 +47,22 @@ export interface ApiDeps {
     STREAM_TICKET_SECRET?: string
     STREAM_TICKET_TTL_S: number
     AGENCY_SECRETS: Record<string, string>
+    AGENCY_SIGNATURE_TOLERANCE_S: number
+    AGENCY_LEGACY_SIGNATURE: boolean
+    AGENCY_UPDATE_TTL_HOURS: number
     BODY_LIMIT_BYTES: number
     PRODUCE_DEADLINE_MS: number
     IDEMPOTENCY_TTL_HOURS: number
     SSE_HEARTBEAT_MS: number
     SSE_MAX_REPLAY: number
     SSE_MAX_STREAMS_PER_USER: number
+    SSE_MAX_STREAMS: number
+    RATE_USER_PER_S: number
+    RATE_USER_BURST: number
+    RATE_WRITE_COST: number
+    RATE_AGENCY_PER_S: number
+    RATE_AGENCY_BURST: number
+    RATE_TRACKED_KEYS: number
   }
 }
 
@@ -60,7 +73,9 @@ export function createApp (d: ApiDeps) {
   const produceWait = d.registry.histogram('api_command_produce_seconds', 'Time one request waited for Kafka to acknowledge its command, by command type and outcome')
   const commands = new Commands(d.producer, s.TOPIC_COMMANDS, produceWait)
   const idem = new Idempotency(store, commands, { ttlS: s.IDEMPOTENCY_TTL_HOURS * 3600, leaseMs: s.PRODUCE_DEADLINE_MS + 1000 }, d.log)
-  const hub = d.hub ?? new NotificationHub(s.SSE_MAX_STREAMS_PER_USER)
+  const agencyDedupe = new AgencyDedupe(new AgencyUpdateRecords(d.db, d.table), commands,
+    { ttlS: s.AGENCY_UPDATE_TTL_HOURS * 3600, leaseMs: s.PRODUCE_DEADLINE_MS + 1000 }, d.log)
+  const hub = d.hub ?? new NotificationHub(s.SSE_MAX_STREAMS_PER_USER, s.SSE_MAX_STREAMS)
   d.registry.gauge('api_sse_streams', 'Open notification streams', () => [[{}, hub.size]])
   const authOpts = { tokens: d.tokens ?? new TokenVerifier({ secret: s.JWT_SECRET }) }
   const ticketKey = s.STREAM_TICKET_SECRET ? { secret: s.STREAM_TICKET_SECRET } : s.JWT_SECRET ? { derivedFrom: s.JWT_SECRET } : undefined
@@ -70,6 +85,14 @@ export function createApp (d: ApiDeps) {
   return new Elysia({ normalize: false })
     .use(errorHandling(d.log))
     .use(observability(d.registry, { bodyLimitBytes: s.BODY_LIMIT_BYTES }))
+    .use(admission({
+      registry: d.registry,
+      log: d.log,
+      user: { perS: s.RATE_USER_PER_S, burst: s.RATE_USER_BURST },
+      agency: { perS: s.RATE_AGENCY_PER_S, burst: s.RATE_AGENCY_BURST },
+      writeCost: s.RATE_WRITE_COST,
+      maxKeys: s.RATE_TRACKED_KEYS
+    }))
     .use(openapi({
       path: '/openapi',
       documentation: {
@@ -88,7 +111,11 @@ export function createApp (d: ApiDeps) {
     }))
     .use(reservations(new ReservationService(store, commands, idem), authOpts))
     .use(trips(new TripService(store, commands, idem), authOpts))
-    .use(agencies(new AgencyService(store, commands), { secrets: s.AGENCY_SECRETS }))
+    .use(agencies(new AgencyService(store, commands, agencyDedupe, { maxFutureMs: s.AGENCY_SIGNATURE_TOLERANCE_S * 1000 }), {
+      secrets: new Map(Object.entries(s.AGENCY_SECRETS)),
+      toleranceS: s.AGENCY_SIGNATURE_TOLERANCE_S,
+      allowLegacy: s.AGENCY_LEGACY_SIGNATURE
+    }))
     .use(notifications(new NotificationService(store, hub, { heartbeatMs: s.SSE_HEARTBEAT_MS, maxReplay: s.SSE_MAX_REPLAY }), { ...authOpts, tickets }))
     .use(me(new MeService(store, commands), authOpts))
 }

@@ -7,7 +7,7 @@ import { Registry } from '../shared/metrics/registry.ts'
 import { decodeCommand, type Command } from '../shared/schemas/command.ts'
 import { createApp, type ApiDeps } from './app.ts'
 import { signJwt } from './auth/jwt.ts'
-import { signBody } from './agencies/signature.ts'
+import { signRequest } from './agencies/signature.ts'
 import { type CommandSink } from './commands.ts'
 import { NotificationHub } from './notifications/hub.ts'
 
@@ -19,12 +19,23 @@ export const testSettings: ApiDeps['settings'] = {
   TOPIC_COMMANDS: 'reservation-commands',
   JWT_SECRET,
   AGENCY_SECRETS: { demo: AGENCY_SECRET },
+  AGENCY_SIGNATURE_TOLERANCE_S: 300,
+  AGENCY_LEGACY_SIGNATURE: false,
+  AGENCY_UPDATE_TTL_HOURS: 24,
   BODY_LIMIT_BYTES: 65_536,
   PRODUCE_DEADLINE_MS: 2000,
   IDEMPOTENCY_TTL_HOURS: 24,
   SSE_HEARTBEAT_MS: 1000,
   SSE_MAX_REPLAY: 500,
   SSE_MAX_STREAMS_PER_USER: 5,
+  SSE_MAX_STREAMS: 2000,
+  // Generous: unit tests are not about rate limits (api/admission's tests set their own).
+  RATE_USER_PER_S: 1000,
+  RATE_USER_BURST: 10_000,
+  RATE_WRITE_COST: 4,
+  RATE_AGENCY_PER_S: 1000,
+  RATE_AGENCY_BURST: 10_000,
+  RATE_TRACKED_KEYS: 100_000,
   STREAM_TICKET_TTL_S: 300
 }
 
@@ -93,12 +104,13 @@ export async function call (app: Handler, method: string, path: string, o: { as?
   return { status: res.status, headers: res.headers, json, text }
 }
 
-/** An agency update signed as the agency would sign it. */
-export function agencyCall (app: Handler, agencyId: string, body: unknown, o: { secret?: string, signature?: string } = {}) {
+/** An agency update signed as the agency would sign it (v1: time, method, path, body). */
+export function agencyCall (app: Handler, agencyId: string, body: unknown, o: { secret?: string, signature?: string, at?: number } = {}) {
   const raw = typeof body === 'string' ? body : JSON.stringify(body)
-  return call(app, 'POST', `/v1/agencies/${agencyId}/updates`, {
+  const path = `/v1/agencies/${agencyId}/updates`
+  return call(app, 'POST', path, {
     body: raw,
-    headers: { 'x-signature': o.signature ?? signBody(o.secret ?? AGENCY_SECRET, raw) }
+    headers: { 'x-signature': o.signature ?? signRequest(o.secret ?? AGENCY_SECRET, { method: 'POST', path, body: raw }, o.at) }
   })
 }
 

@@ -1,5 +1,5 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb'
-import { signBody } from '../../api/agencies/signature.ts'
+import { signRequest } from '../../api/agencies/signature.ts'
 import { verifyWebhookSignature } from '../../notifier/webhook.ts'
 import { SK, userPk } from '../../shared/domain/keys.ts'
 import { readable, secs, token, type BenchContext } from '../lib/context.ts'
@@ -155,8 +155,9 @@ export async function freshnessScenario (ctx: BenchContext): Promise<Scenario> {
     const updates = atRate(rate, targets.length, async k => {
       const p = targets[k]!
       const day = String(1 + (p.n % 27)).padStart(2, '0')
-      const raw = JSON.stringify({ reservationId: p.id, change: 'rescheduled', startsAt: `2031-03-${day}T09:00:00Z`, endsAt: `2031-03-${day}T17:30:00Z` })
-      const r = await fetchStatus(`${ctx.apiUrl}/v1/agencies/${agencyId}/updates`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': signBody(agencySecret, raw) }, body: raw })
+      const raw = JSON.stringify({ reservationId: p.id, updateId: `freshness-${p.id}`, occurredAt: new Date().toISOString(), change: 'rescheduled', startsAt: `2031-03-${day}T09:00:00Z`, endsAt: `2031-03-${day}T17:30:00Z` })
+      const path = `/v1/agencies/${agencyId}/updates`
+      const r = await fetchStatus(`${ctx.apiUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': signRequest(agencySecret, { method: 'POST', path, body: raw }) }, body: raw })
       const code = 'error' in r ? r.error : String(r.status)
       updateCodes[code] = (updateCodes[code] ?? 0) + 1
       if ('error' in r || r.status !== 202) { updatesFailed++; return }

@@ -294,7 +294,16 @@ function applyAgencyUpdate(b: UserBatch, { payload: p }: CommandOf<'reservation.
   const r = liveReservation(b, p.reservationId, ctx)
   if (!r) return
   if (r.agencyId !== p.agencyId) refuse('agency_mismatch', `reservation ${r.id} is not managed by agency ${p.agencyId}`)
+  // Agency order, not arrival order: an update that happened at the agency no later than the last
+  // one applied (a replayed capture, or one delivered late) changes nothing, emits nothing, and is
+  // counted in `skipped`. Commands from before occurredAt existed apply unordered and keep the mark.
+  const occurredAt = p.occurredAt === undefined ? undefined : normalizeInstant(p.occurredAt)
+  if (occurredAt !== undefined && r.agencyOccurredAt !== undefined && occurredAt <= r.agencyOccurredAt) {
+    b.skipped.push(ctx.offset)
+    return
+  }
   const next: Partial<ReservationItem> = { ...p.details }
+  if (occurredAt !== undefined) next.agencyOccurredAt = occurredAt
   if (p.change === 'cancelled') next.status = 'cancelled'
   if (p.change === 'rescheduled') {
     Object.assign(next, times(p.startsAt ?? r.startsAt, p.endsAt ?? r.endsAt))

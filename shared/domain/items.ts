@@ -81,6 +81,8 @@ export const ReservationItem = Type.Object(
     places: Places,
     trackingRef: Type.Optional(TrackingRef),
     agencyId: Type.Optional(AgencyId),
+    /** occurredAt (normalized) of the last agency update applied: an agency update not later than it changes nothing. */
+    agencyOccurredAt: Type.Optional(Iso),
     /** Id of the command that created it: the same create sent again (an idempotent retry) is no conflict. */
     createdBy: Type.Optional(Id),
     price: Type.Optional(Price),

@@ -37,7 +37,15 @@ function envelope<T extends string, P extends TObject>(type: T, payload: P) {
   )
 }
 
-const agencyUpdateFields = AgencyUpdateBody.properties
+/**
+ * The HTTP body requires updateId and occurredAt; the command keeps them optional so commands
+ * accepted before agencies sent them still decode (the fold applies those without ordering).
+ */
+const agencyUpdateFields = {
+  ...AgencyUpdateBody.properties,
+  updateId: Type.Optional(AgencyUpdateBody.properties.updateId),
+  occurredAt: Type.Optional(AgencyUpdateBody.properties.occurredAt),
+}
 
 export const ReservationCreateCommand = envelope('reservation.create', obj({ reservationId: Id, ...reservationCreateFields }))
 export const ReservationUpdateCommand = envelope('reservation.update', obj({ reservationId: Id, patch: ReservationPatchBody }))

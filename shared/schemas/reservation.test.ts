@@ -49,12 +49,24 @@ describe('ReservationPatchBody', () => {
 
 describe('AgencyUpdateBody and checkAgencyUpdate', () => {
   const id = '01HZZZZZZZZZZZZZZZZZZZZZZZ'
+  const stamp = { updateId: 'acme-2026.12.04:0001', occurredAt: '2026-12-04T10:00:00Z' }
   test('schema', () => {
-    expect(agency.Check({ reservationId: id, change: 'cancelled' })).toBe(true)
-    expect(agency.Check({ reservationId: id, change: 'updated', details: { title: 'x' } })).toBe(true)
-    expect(agency.Check({ reservationId: id, change: 'updated', details: {} })).toBe(false)
-    expect(agency.Check({ reservationId: id, change: 'updated', details: 'free text' })).toBe(false)
-    expect(agency.Check({ reservationId: id, change: 'moved' })).toBe(false)
+    expect(agency.Check({ reservationId: id, ...stamp, change: 'cancelled' })).toBe(true)
+    expect(agency.Check({ reservationId: id, ...stamp, change: 'updated', details: { title: 'x' } })).toBe(true)
+    expect(agency.Check({ reservationId: id, ...stamp, change: 'updated', details: {} })).toBe(false)
+    expect(agency.Check({ reservationId: id, ...stamp, change: 'updated', details: 'free text' })).toBe(false)
+    expect(agency.Check({ reservationId: id, ...stamp, change: 'moved' })).toBe(false)
+  })
+  test('updateId and occurredAt are required; updateId is bounded, of its own alphabet', () => {
+    expect(agency.Check({ reservationId: id, change: 'cancelled' })).toBe(false)
+    expect(agency.Check({ reservationId: id, updateId: 'u1', change: 'cancelled' })).toBe(false)
+    expect(agency.Check({ reservationId: id, occurredAt: stamp.occurredAt, change: 'cancelled' })).toBe(false)
+    for (const bad of ['', 'a#b', 'a/b', 'a b', 'é', 'x'.repeat(129)]) {
+      expect(agency.Check({ reservationId: id, ...stamp, updateId: bad, change: 'cancelled' })).toBe(false)
+    }
+    expect(agency.Check({ reservationId: id, ...stamp, updateId: 'x'.repeat(128), change: 'cancelled' })).toBe(true)
+    expect(agency.Check({ reservationId: id, ...stamp, occurredAt: 'yesterday', change: 'cancelled' })).toBe(false)
+    expect(checkAgencyUpdate({ reservationId: id, ...stamp, occurredAt: '2026-02-31T10:00Z', change: 'cancelled' })).toMatchObject({ field: 'occurredAt', code: 'invalid_time' })
   })
   test('cross-field rules name the field', () => {
     expect(checkAgencyUpdate({ reservationId: id, change: 'cancelled' })).toBeUndefined()

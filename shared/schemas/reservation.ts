@@ -89,12 +89,25 @@ export const AgencyDetails = Type.Object(
 export type AgencyDetails = Static<typeof AgencyDetails>
 
 /**
+ * The agency's own id of one update: the API remembers (agencyId, updateId)
+ * and answers a repeat without producing it again. Its own alphabet (no `#`,
+ * `/` or spaces), bounded so the record's key stays small.
+ */
+export const AGENCY_UPDATE_ID_PATTERN = '^[A-Za-z0-9._:-]{1,128}$'
+export const AgencyUpdateId = Type.String({ pattern: AGENCY_UPDATE_ID_PATTERN, minLength: 1, maxLength: 128 })
+
+/**
  * Agency update body. Flat (one object, not a union) so HTTP errors name
  * the field; `checkAgencyUpdate` adds the rules a schema cannot say.
+ * `updateId` deduplicates; `occurredAt` (when the change happened at the
+ * agency) orders: an update not later than the last one applied to the
+ * reservation changes nothing (the fold's applyAgencyUpdate).
  */
 export const AgencyUpdateBody = Type.Object(
   {
     reservationId: Id,
+    updateId: AgencyUpdateId,
+    occurredAt: IsoDateTime,
     change: AgencyChange,
     startsAt: Type.Optional(IsoDateTime),
     endsAt: Type.Optional(IsoDateTime),
@@ -116,12 +129,12 @@ export interface BodyError {
  * ordered when both are present. Times against the stored reservation are
  * checked by the fold.
  */
-export function checkAgencyUpdate(body: AgencyUpdateBody): BodyError | undefined {
+export function checkAgencyUpdate(body: Omit<AgencyUpdateBody, 'updateId' | 'occurredAt'> & { occurredAt?: string }): BodyError | undefined {
   if (body.change === 'rescheduled' && body.startsAt === undefined && body.endsAt === undefined)
     return { field: 'startsAt', code: 'missing_times', message: 'a reschedule needs startsAt and/or endsAt' }
   if (body.change === 'updated' && body.details === undefined)
     return { field: 'details', code: 'missing_details', message: 'an update needs details' }
-  for (const field of ['startsAt', 'endsAt'] as const) {
+  for (const field of ['startsAt', 'endsAt', 'occurredAt'] as const) {
     const v = body[field]
     if (v !== undefined && parseInstant(v) === undefined)
       return { field, code: 'invalid_time', message: `${field} is not a valid ISO-8601 date-time` }
