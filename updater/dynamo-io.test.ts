@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { DynamoIo, retryReason } from './dynamo-io.ts'
-import { DynamoRequestError, LeaseLostError } from './errors.ts'
+import { DynamoIo, refusalOf, retryReason } from './dynamo-io.ts'
+import { DynamoRefusedError, DynamoRequestError, LeaseLostError } from './errors.ts'
 
 type Sent = { RequestItems: Record<string, Array<{ PutRequest: { Item: { pk: string, sk: string } } }>> }
 const items = (n: number) => Array.from({ length: n }, (_, i) => ({ pk: `U#u${i % 7}`, sk: `RES#${i}` }))
@@ -60,10 +60,25 @@ describe('DynamoIo.putAll', () => {
     delays.forEach((d, i) => expect(d).toBeLessThan(100 * 2 ** i))
   })
 
-  test('a request that can never succeed is not retried', async () => {
-    const f = fakeDb(() => err('ValidationException', 400))
+  test('a request refused for good is not retried: DynamoRefusedError, not canRetry, with the SDK error name', async () => {
+    const f = fakeDb(() => Object.assign(err('ValidationException', 400), { $fault: 'client', message: 'Item size has exceeded the maximum allowed size' }))
     const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy }, {}, async () => {})
-    await expect(io.putAll(items(2))).rejects.toBeInstanceOf(DynamoRequestError)
+    const e = await io.putAll(items(2)).catch(x => x)
+    expect(e).toBeInstanceOf(DynamoRefusedError)
+    expect(e.canRetry).toBe(false)
+    expect(e.code).toBe('dynamodb_refused')
+    expect(e.errorName).toBe('ValidationException')
+    expect(f.calls.length).toBe(1)
+  })
+
+  test('reads refused for good are DynamoRefusedError too; an unknown error still stalls (DynamoRequestError, canRetry)', async () => {
+    const refused = new DynamoIo(fakeDb(() => Object.assign(err('ValidationException', 400), { $fault: 'client' })).db, { table: 't', concurrency: 1, retry: policy }, {}, async () => {})
+    expect(await refused.getAll([{ pk: 'U#a', sk: 'X' }]).catch(x => x)).toBeInstanceOf(DynamoRefusedError)
+    const f = fakeDb(() => err('AccessDeniedException', 400))
+    const denied = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy }, {}, async () => {})
+    const e = await denied.putAll(items(2)).catch(x => x)
+    expect(e).toBeInstanceOf(DynamoRequestError)
+    expect(e.canRetry).toBe(true)
     expect(f.calls.length).toBe(1)
   })
 
@@ -75,7 +90,7 @@ describe('DynamoIo.putAll', () => {
     expect(f.calls.length).toBe(2)
   })
 
-  test('a failing request stops the other requests of the call, which ends only when none is in flight', async () => {
+  test('a request refused for good stops the other requests of the call, which ends only when none is in flight (the next step of the batch never writes beside it)', async () => {
     let inFlight = 0
     let sent = 0
     const db = {
@@ -91,8 +106,8 @@ describe('DynamoIo.putAll', () => {
     const io = new DynamoIo(db, { table: 't', concurrency: 2, retry: policy }, {}, async () => {})
     const e = await io.putAll(items(75)).catch(x => x)
     expect(inFlight).toBe(0)
-    expect(e).toBeInstanceOf(DynamoRequestError)
-    expect(e.lastReason).toBe('ValidationException')
+    expect(e).toBeInstanceOf(DynamoRefusedError)
+    expect(e.errorName).toBe('ValidationException')
     // The second request was in flight when the first failed; nothing was sent after it.
     expect(sent).toBe(2)
   })
@@ -113,6 +128,21 @@ test('retryReason classifies what may succeed later', () => {
   expect(retryReason(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe('network')
   expect(retryReason(err('ValidationException', 400))).toBeUndefined()
   expect(retryReason(err('ConditionalCheckFailedException', 400))).toBeUndefined()
+})
+
+test('refusalOf: refused for good by the SDK error name, only when the client is at fault', () => {
+  const sdk = (name: string, fault?: string) => Object.assign(err(name, 400), fault ? { $fault: fault } : {})
+  expect(refusalOf(sdk('ValidationException', 'client'))).toBe('ValidationException')
+  expect(refusalOf(sdk('ItemCollectionSizeLimitExceededException', 'client'))).toBe('ItemCollectionSizeLimitExceededException')
+  expect(refusalOf(sdk('SerializationException'))).toBe('SerializationException')
+  expect(refusalOf(sdk('ValidationException', 'server'))).toBeUndefined()
+  // Configuration errors refuse every record: they stall, never dead-letter.
+  expect(refusalOf(sdk('ResourceNotFoundException', 'client'))).toBeUndefined()
+  expect(refusalOf(sdk('AccessDeniedException', 'client'))).toBeUndefined()
+  expect(refusalOf(sdk('ProvisionedThroughputExceededException', 'client'))).toBeUndefined()
+  // Not by message text: a throttle whose message mentions validation is still a throttle.
+  expect(refusalOf(Object.assign(sdk('ThrottlingException', 'client'), { message: 'ValidationException' }))).toBeUndefined()
+  expect(refusalOf(undefined)).toBeUndefined()
 })
 
 describe('DynamoIo.putAll with writes of unknown outcome', () => {

@@ -1,6 +1,6 @@
 import { BatchGetCommand, BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { backoffDelay, type BackoffPolicy } from './backoff.ts'
-import { DynamoRequestError } from './errors.ts'
+import { DynamoRefusedError, DynamoRequestError } from './errors.ts'
 
 /**
  * The updater's DynamoDB I/O: BatchWriteItem (25 items a request, one write per key per
@@ -8,7 +8,10 @@ import { DynamoRequestError } from './errors.ts'
  * of requests in flight per process. Throttling, UnprocessedItems/UnprocessedKeys, 5xx and
  * network errors or timeouts are retried with exponential backoff and full jitter up to
  * `retry.maxAttempts` per request; then DynamoRequestError (canRetry): the caller stalls the
- * partition and never commits past it. The SDK's own retries must be off (maxAttempts 1) so
+ * partition and never commits past it. A request refused for good (refusalOf) is not retried:
+ * DynamoRefusedError (not canRetry), which the batch narrows down to the commands that caused it.
+ * Any other error (unknown, access denied, table missing) is DynamoRequestError too: it stalls,
+ * since it is no particular record's fault. The SDK's own retries must be off (maxAttempts 1) so
  * this is the one retry loop.
  */
 export type Item = Record<string, unknown>
@@ -40,6 +43,24 @@ export type RetryReason = 'unprocessed' | 'throttled' | 'server_error' | 'networ
 const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'LimitExceededException'])
 const SERVER = new Set(['InternalServerError', 'ServiceUnavailable', 'InternalFailure'])
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ConnectionRefused', 'ECONNABORTED'])
+
+/**
+ * Errors caused by what a request carries (an item over 400 KB, a key over its size limit, a bad
+ * attribute value, an item collection over 10 GB): the same request is refused every time. By the
+ * SDK's error name, and only when the service blamed the client ($fault). Configuration errors
+ * (AccessDenied, ResourceNotFound, a table without the expected key schema) are left out on
+ * purpose: they are nobody's record, and dead-lettering every command on them would lose them all.
+ * A ValidationException from a wrong table or key schema would also refuse the lease's writes to
+ * the same table, so a partition that holds its lease does not see those.
+ */
+const REFUSED = new Set(['ValidationException', 'ItemCollectionSizeLimitExceededException', 'SerializationException'])
+
+/** The SDK's error name when the request is refused for good (see REFUSED); undefined otherwise. Pure. */
+export function refusalOf (err: unknown): string | undefined {
+  const e = err as { name?: string, $fault?: string }
+  if (!e || typeof e !== 'object' || !e.name || !REFUSED.has(e.name)) return undefined
+  return e.$fault === undefined || e.$fault === 'client' ? e.name : undefined
+}
 
 /** Whether a failed request may succeed if sent again, and why; undefined: it never will. Pure. */
 export function retryReason (err: unknown): RetryReason | undefined {
@@ -232,6 +253,8 @@ export class DynamoIo {
         last = 'unprocessed'
       } catch (err) {
         this.stats.onRequest?.(op, (performance.now() - t0) / 1000, false)
+        const refused = refusalOf(err)
+        if (refused) throw new DynamoRefusedError(op === 'write' ? 'write' : 'read', refused, err)
         const reason = retryReason(err)
         if (!reason) throw new DynamoRequestError(op === 'write' ? 'write' : 'read', n + 1, (err as Error)?.name ?? String(err), err)
         last = reason

@@ -2,7 +2,7 @@
  * Errors of the updater, one base with a `code` from one list and a `canRetry` flag: a retriable
  * failure stalls the partition (it retries its batch in hand later), never skips work.
  */
-export const UPDATER_ERROR_CODES = ['dynamodb_write_failed', 'dynamodb_read_failed', 'lease_lost', 'lease_refused', 'produce_failed', 'batch_abandoned', 'stopped'] as const
+export const UPDATER_ERROR_CODES = ['dynamodb_write_failed', 'dynamodb_read_failed', 'dynamodb_refused', 'lease_lost', 'lease_refused', 'produce_failed', 'batch_abandoned', 'stopped'] as const
 export type UpdaterErrorCode = (typeof UPDATER_ERROR_CODES)[number]
 
 export class UpdaterError extends Error {
@@ -17,6 +17,19 @@ export class DynamoRequestError extends UpdaterError {
   constructor (op: 'write' | 'read', readonly attempts: number, readonly lastReason: string, cause?: unknown) {
     super(`DynamoDB ${op} failed after ${attempts} attempts (last: ${lastReason})`, op === 'write' ? 'dynamodb_write_failed' : 'dynamodb_read_failed', true, { cause })
     this.name = 'DynamoRequestError'
+  }
+}
+
+/**
+ * DynamoDB refused a request for good (ValidationException: item too large, key too long, bad
+ * attribute; ItemCollectionSizeLimitExceededException; SerializationException): sending it again
+ * can never succeed, so it is not retried. Not a reason to stall: the batch narrows the refusal
+ * down to the commands that caused it (see isolation.ts) and dead-letters them.
+ */
+export class DynamoRefusedError extends UpdaterError {
+  constructor (readonly op: 'write' | 'read', readonly errorName: string, cause?: unknown) {
+    super(`DynamoDB refused a ${op} for good (${errorName}: ${String((cause as Error | undefined)?.message ?? '').slice(0, 300)})`, 'dynamodb_refused', false, { cause })
+    this.name = 'DynamoRefusedError'
   }
 }
 

@@ -9,6 +9,8 @@ export class UpdaterMetrics {
   readonly dynamoRetries: Counter
   readonly repairedItems: Counter
   readonly deadLetters: Counter
+  readonly poison: Counter
+  readonly refusedSteps: Counter
   readonly commands: Counter
   readonly itemsWritten: Counter
   readonly writeRequests: Counter
@@ -27,7 +29,9 @@ export class UpdaterMetrics {
     this.dynamoRetries = r.counter('updater_dynamodb_retries_total', 'DynamoDB requests retried, by operation and reason')
     this.repairedItems = r.counter('updater_items_repaired_total', 'items an abandoned (timed-out) write had overwritten with an older image, put again')
     this.deadLetters = r.counter('updater_dead_letters_total', 'commands sent to the dead-letter topic, by reason')
-    this.commands = r.counter('updater_commands_total', 'commands processed, by result (applied, skipped, rejected, poison)')
+    this.poison = r.counter('updater_poison_total', 'records dead-lettered without being folded or written, by reason (no_key, bad_key, key_mismatch, undecodable, write_refused, write_blocked)')
+    this.refusedSteps = r.counter('updater_refused_steps_total', 'load, fold and write steps DynamoDB refused for good while a batch was narrowed down to the commands it refuses')
+    this.commands = r.counter('updater_commands_total', 'commands processed, by result (applied, skipped, rejected, poison, refused)')
     this.itemsWritten = r.counter('updater_items_written_total', 'item images written with BatchWriteItem')
     this.writeRequests = r.counter('updater_write_requests_total', 'BatchWriteItem requests sent (attempts included)')
     this.eventsProduced = r.counter('updater_status_events_total', 'status events produced')
