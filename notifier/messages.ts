@@ -59,7 +59,8 @@ const MAX_MESSAGE = 500
 
 /** The message for an event, in the user's language and time zone. */
 export function renderMessage(event: Pick<StatusEvent, 'change' | 'current' | 'previous'>, user: { language?: Language; timeZone?: string } = {}): string {
-  const file = (user.language && MESSAGES[user.language]) || MESSAGES.en!
+  // Own entries only: the stored language is checked by the API, but a stray `constructor` must not find Object's.
+  const file = (user.language && Object.hasOwn(MESSAGES, user.language) && MESSAGES[user.language]) || MESSAGES.en!
   const zone = user.timeZone && isTimeZone(user.timeZone) ? user.timeZone : 'UTC'
   const time = (iso: string | undefined) => (iso ? formatter(file.locale, zone).format(new Date(iso)) : '')
   const values: Record<(typeof PLACEHOLDERS)[number], string> = {

@@ -98,7 +98,7 @@ export class TripService {
 
   async unshare ({ userId, id, granteeId }: { userId: string, id: string, granteeId: string }): Promise<void> {
     const trip = await this.ownedChangeable(userId, id)
-    if (trip.shares[granteeId] === undefined) throw notFound('share')
+    if (!Object.hasOwn(trip.shares, granteeId)) throw notFound('share')
     await this.commands.send(this.commands.build('trip.share.remove', userId, userId, { tripId: id, granteeId }))
   }
 }

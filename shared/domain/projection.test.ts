@@ -46,3 +46,36 @@ test('roles on a trip and trip views', () => {
   expect('notes' in limited || 'shares' in limited).toBe(false)
   expect(projectTripForRole(trip, 'full').notes).toBe('private')
 })
+
+/** Object.prototype's own names (and two more) that are valid user ids: each once a stranger, once a grantee. */
+const PROTOTYPE_NAMES = [...new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype'])].filter((n) => /^[A-Za-z0-9_-]{1,64}$/.test(n))
+
+test('the prototype names fit the user id pattern (the test covers them)', () => {
+  for (const n of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', '__defineGetter__']) expect(PROTOTYPE_NAMES).toContain(n)
+})
+
+test('roleOf: a user named like an Object.prototype member has no role on a trip not shared with them', () => {
+  for (const name of PROTOTYPE_NAMES) {
+    expect(roleOf(trip, name)).toBeUndefined()
+    expect(roleOf({ ...trip, shares: {} }, name)).toBeUndefined()
+  }
+})
+
+test('roleOf: shared with such a name, that user gets exactly the role given and nobody else gains one', () => {
+  const t = new FakeTable()
+  const id = nextId()
+  t.run([cmd('trip.create', { tripId: id, name: 'Proto' })])
+  t.run(PROTOTYPE_NAMES.map((n, i) => cmd('trip.share.put', { tripId: id, granteeId: n, role: i % 2 ? 'full' : 'dates-and-places' })))
+  const shared = t.items.get(`TRIP#${id}`) as TripItem
+  expect(Object.keys(shared.shares).sort()).toEqual([...PROTOTYPE_NAMES].sort())
+  PROTOTYPE_NAMES.forEach((n, i) => expect(roleOf(shared, n)).toBe(i % 2 ? 'full' : 'dates-and-places'))
+  // Through JSON, as DynamoDB's marshalling and the wire carry it.
+  const copy = JSON.parse(JSON.stringify(shared)) as TripItem
+  PROTOTYPE_NAMES.forEach((n, i) => expect(roleOf(copy, n)).toBe(i % 2 ? 'full' : 'dates-and-places'))
+  expect(roleOf(shared, 'mallory')).toBeUndefined()
+})
+
+test('roleOf: a stored value that is not a role grants nothing', () => {
+  expect(roleOf({ ...trip, shares: { eve: 'owner' } as never }, 'eve')).toBeUndefined()
+  expect(roleOf({ ...trip, shares: { eve: {} } as never }, 'eve')).toBeUndefined()
+})

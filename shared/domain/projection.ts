@@ -37,11 +37,19 @@ export function projectForRole(r: ReservationItem, role: ReaderRole): Reservatio
   })
 }
 
-/** The role a user has on a trip item, or undefined if none (or removed). */
+/**
+ * The role a user has on a trip item, or undefined if none (or removed).
+ * Own entries only: user ids are the identity provider's strings, and a
+ * user named `constructor`, `__proto__` or `toString` must not find
+ * Object.prototype's members in a plain `shares` map; only a known role
+ * counts.
+ */
 export function roleOf(trip: TripItem, userId: string): ReaderRole | undefined {
   if (trip.deleted) return undefined
   if (trip.ownerId === userId) return 'owner'
-  return trip.shares[userId]
+  if (!Object.hasOwn(trip.shares, userId)) return undefined
+  const role: unknown = trip.shares[userId]
+  return role === 'full' || role === 'dates-and-places' ? role : undefined
 }
 
 /** Trip as a reader sees it: notes hidden from dates-and-places, shares from grantees. */
