@@ -20,6 +20,8 @@ export interface StatusConsumerOptions {
   maxBuffered: number
   commitIntervalMs: number
   lagIntervalMs?: number
+  /** Label of this consumer's metrics: `status` (the status lane) or `webhooks` (the webhook lane). */
+  name: string
 }
 
 type Handler = (r: StatusRecord, signal: AbortSignal) => Promise<unknown>
@@ -30,7 +32,7 @@ interface Lane {
 }
 
 /**
- * The consumer group on the status topic. Starts from the group's committed offsets, or from the
+ * A consumer group on the status topic (or, the same way, on the webhook topic: webhook-worker.ts). Starts from the group's committed offsets, or from the
  * beginning of the (compacted) topic when the group has none: the library's default start is
  * the latest offset, which would skip everything written before the first notifier joined.
  * Each partition has a lane: a KeyedRunner (each reservation in order, several at once) and a
@@ -73,10 +75,10 @@ export class StatusConsumer {
     this.consumer.on('consumer:lag', (lag) => {
       const parts = lag.get(o.topic) ?? []
       parts.forEach((l, partition) => {
-        if (l >= 0n) this.metrics.lag.set({ partition }, Number(l))
+        if (l >= 0n) this.metrics.lag.set({ consumer: o.name, partition }, Number(l))
       })
     })
-    this.metrics.inFlight.set({}, 0)
+    this.metrics.inFlight.set({ consumer: o.name }, 0)
   }
 
   async start(): Promise<void> {
@@ -156,7 +158,7 @@ export class StatusConsumer {
     if (!lane.tracker.read(m.offset)) return
     const record: StatusRecord = { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key?.toString() ?? '', value: m.value ?? undefined }
     this.buffered++
-    this.metrics.inFlight.set({}, this.buffered)
+    this.metrics.inFlight.set({ consumer: this.o.name }, this.buffered)
     lane.runner.push(record.key, record)
     if (!this.paused && this.buffered >= this.o.maxBuffered) {
       this.paused = true
@@ -177,7 +179,7 @@ export class StatusConsumer {
         },
         (r) => {
           tracker.done(r.offset)
-          this.metrics.eventSeconds.observe({}, (performance.now() - (t0.get(r.offset) ?? performance.now())) / 1000)
+          this.metrics.eventSeconds.observe({ consumer: this.o.name }, (performance.now() - (t0.get(r.offset) ?? performance.now())) / 1000)
           t0.delete(r.offset)
           this.released(1)
         },
@@ -201,7 +203,7 @@ export class StatusConsumer {
   private released(n: number): void {
     if (n === 0) return
     this.buffered -= n
-    this.metrics.inFlight.set({}, this.buffered)
+    this.metrics.inFlight.set({ consumer: this.o.name }, this.buffered)
     if (this.paused && !this.stopping && this.buffered <= this.o.maxBuffered / 2) {
       this.paused = false
       this.stream?.resume()
@@ -235,10 +237,10 @@ export class StatusConsumer {
           const lane = this.lanes.get(o.partition)
           if (lane && (lane.tracker.committed === undefined || lane.tracker.committed < o.offset)) lane.tracker.committed = o.offset
         }
-        this.metrics.commits.inc({ outcome: 'ok' })
+        this.metrics.commits.inc({ consumer: this.o.name, outcome: 'ok' })
       })
       .catch((error: Error) => {
-        this.metrics.commits.inc({ outcome: 'failed' })
+        this.metrics.commits.inc({ consumer: this.o.name, outcome: 'failed' })
         this.log.warn('notifier_commit_failed', { error })
       })
       .finally(() => {

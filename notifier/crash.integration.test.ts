@@ -20,8 +20,8 @@ const procs: Array<ReturnType<typeof Bun.spawn>> = []
 
 beforeAll(async () => {
   sink.start()
-  // Short webhook budget, so a claim left by the killed process lapses within seconds.
-  t = await testEnv('crash', { WEBHOOK_RETRIES: '2', WEBHOOK_BACKOFF_MAX_MS: '100', NOTIFIER_KEYS_IN_FLIGHT: '4' })
+  // Short claim lease, so a claim left by the killed process lapses within seconds.
+  t = await testEnv('crash', { WEBHOOK_RETRIES: '2', WEBHOOK_BACKOFF_MAX_MS: '100', NOTIFIER_KEYS_IN_FLIGHT: '4', CLAIM_LEASE_MS: '5000' })
   feed = new LiveFeed({ brokers: brokers(), topic: t.notificationsTopic, publish: (_u, n) => live.push(n), log: testLogger })
   await feed.start()
 })

@@ -11,7 +11,7 @@ import { newId } from '../shared/domain/ids.ts'
 import type { NotificationItem, SettingsItem } from '../shared/domain/items.ts'
 import { settingsSk, userPk } from '../shared/domain/keys.ts'
 import { BatchingProducer } from '../shared/kafka/batching-producer.ts'
-import { deadLetterTopic, ensureTopics } from '../shared/kafka/topics.ts'
+import { deadLetterTopic, ensureTopics, webhookTopic } from '../shared/kafka/topics.ts'
 import type { Language } from '../shared/schemas/settings.ts'
 import { encodeStatusEvent, type StatusEvent } from '../shared/schemas/status-event.ts'
 import { loadEnv } from '../shared/config/env.ts'
@@ -44,6 +44,7 @@ export async function testEnv(name: string, overrides: Record<string, string> = 
   await ensureTopics(brokers(), [
     { name: statusTopic, partitions: 12, replicationFactor: 1, configs: statusConfigs },
     { name: notificationsTopic, partitions: 12, replicationFactor: 1, configs: {} },
+    { name: webhookTopic(statusTopic), partitions: 12, replicationFactor: 1, configs: {} },
     { name: dlqTopic, partitions: 1, replicationFactor: 1, configs: {} },
   ], testLogger)
   const env: Record<string, string> = {

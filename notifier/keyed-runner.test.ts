@@ -57,3 +57,16 @@ test('clear drops what has not started; the running item finishes', async () => 
   expect(done).toEqual([0])
   expect(r.size).toBe(0)
 })
+
+test('keys take turns: a key with a long backlog holds its slot one item at a time', async () => {
+  const log: string[] = []
+  const r = new KeyedRunner<string>(1, async (x) => { await tick(1); log.push(x) }, () => {})
+  for (let i = 0; i < 5; i++) r.push('hostile', `h${i}`)
+  r.push('a', 'a0')
+  r.push('b', 'b0')
+  while (r.size > 0) await tick(2)
+  // a and b ran after one item of the backlog each, not after all five
+  expect(log.indexOf('a0')).toBeLessThan(3)
+  expect(log.indexOf('b0')).toBeLessThan(4)
+  expect(log.filter((x) => x.startsWith('h'))).toEqual(['h0', 'h1', 'h2', 'h3', 'h4'])
+})

@@ -4,6 +4,9 @@
  * in order while a slow webhook of one user does not hold up the rest of the partition.
  * `run` resolving means the item is done; rejecting abandons the rest of that key's items (they
  * stay undone, so the commit never passes them: they are read again after a restart).
+ * Keys take turns: after each item, a key with more items goes to the back of the line when other
+ * keys are waiting, so a key with a long backlog (one user's many webhook jobs) holds one slot for
+ * one item at a time, never a slot for its whole backlog.
  */
 export class KeyedRunner<T> {
   private readonly queues = new Map<string, T[]>()
@@ -76,8 +79,14 @@ export class KeyedRunner<T> {
       }
       q.shift()
       this.onDone(item)
+      if (q.length > 0 && this.waiting.length > 0 && this.queues.get(key) === q) {
+        this.waiting.push(key) // its turn is over: back of the line
+        this.running--
+        this.pump()
+        return
+      }
     }
-    this.queues.delete(key)
+    if (this.queues.get(key) === q) this.queues.delete(key)
     this.running--
     this.pump()
     this.settleIdle()

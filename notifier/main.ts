@@ -6,17 +6,16 @@ import { tableReachable } from '../shared/dynamo/health.ts'
 import { listenOrExit } from '../shared/http/listen.ts'
 import { opsRoutes } from '../shared/http/ops.ts'
 import { kafkaReachable } from '../shared/kafka/health.ts'
-import { deadLetterTopic } from '../shared/kafka/topics.ts'
+import { deadLetterTopic, webhookTopic } from '../shared/kafka/topics.ts'
 import { createLogger } from '../shared/log/logger.ts'
 import { onShutdown } from '../shared/process/shutdown.ts'
-import { claimLeaseMs, notifiedChanges, NotifierSettings } from './config.ts'
+import { notifiedChanges, NotifierSettings } from './config.ts'
 import { notifierMetrics } from './metrics.ts'
 import { createNotifier } from './notifier.ts'
 
 const s = loadEnvOrExit(NotifierSettings)
 const log = createLogger('notifier', s.LOG_LEVEL, { pid: process.pid })
 try {
-  claimLeaseMs(s)
   notifiedChanges(s.NOTIFIER_CHANGES)
 } catch (error) {
   log.fatal('config_invalid', { error: error as Error })
@@ -24,7 +23,7 @@ try {
 }
 const metrics = notifierMetrics()
 const db = createDynamoClient(s)
-const kafka = kafkaReachable(s.KAFKA_BROKERS.split(','), [s.TOPIC_STATUS, s.TOPIC_NOTIFICATIONS, deadLetterTopic(s.TOPIC_STATUS, 'notifier')])
+const kafka = kafkaReachable(s.KAFKA_BROKERS.split(','), [s.TOPIC_STATUS, s.TOPIC_NOTIFICATIONS, webhookTopic(s.TOPIC_STATUS), deadLetterTopic(s.TOPIC_STATUS, 'notifier')])
 const notifier = createNotifier(s, db, log, metrics)
 let draining = false
 const ops = new Elysia().use(

@@ -6,12 +6,12 @@ import type { Logger } from '../shared/log/logger.ts'
 import { encodeNotification, type Notification } from '../shared/schemas/notification.ts'
 import { decodeStatusEvent, type StatusChange, type StatusEvent } from '../shared/schemas/status-event.ts'
 import type { DeadLetter } from './dead-letters.ts'
-import { poisonLetter, webhookLetter } from './dead-letters.ts'
+import { poisonLetter } from './dead-letters.ts'
 import type { Dedupe } from './dedupe.ts'
 import { renderMessage } from './messages.ts'
 import type { NotifierMetrics } from './metrics.ts'
 import { StoppingError, untilDone } from './retry.ts'
-import type { DeliveryResult } from './webhook.ts'
+import type { WebhookJob } from './webhook-jobs.ts'
 
 /** One record of the status topic, as the consumer hands it over. */
 export interface StatusRecord {
@@ -30,7 +30,8 @@ export interface ProcessorDeps {
   putNotification(item: NotificationItem): Promise<void>
   /** Publishes to the notifications topic (key: user id); resolves once Kafka has it. */
   publish(n: Notification): Promise<void>
-  deliverWebhook(webhook: NonNullable<SettingsItem['webhook']>, n: Notification, signal: AbortSignal): Promise<DeliveryResult>
+  /** Writes the first attempt of a webhook to the webhook topic (key: user id); resolves once Kafka has it. */
+  enqueueWebhook(job: WebhookJob): Promise<void>
   /** Writes a dead letter; resolves once Kafka has it. */
   deadLetter(key: string, letter: DeadLetter): Promise<void>
 }
@@ -43,9 +44,11 @@ export interface ProcessorOptions {
 
 /**
  * Handles one status record: decode (poison -> dead letter), filter the changes users hear of,
- * then the once-per-change sequence of dedupe.ts: claim, in-app, live, webhook, done.
+ * then the once-per-change sequence of dedupe.ts: claim, in-app, live, webhook, done. The webhook
+ * step only hands the call to the webhook lane (webhook-worker.ts) through the webhook topic, so
+ * a slow receiver never holds a slot of this lane: in-app and live never wait for webhooks.
  * Infrastructure failures are retried until they pass (never skipped: that would lose a
- * notification); a webhook that keeps failing becomes a dead letter and the record is done.
+ * notification).
  * Rejects only with StoppingError (shutdown), leaving the record undone and its claim released.
  */
 export class EventProcessor {
@@ -110,17 +113,7 @@ export class EventProcessor {
     await this.retry('live', signal, () => this.deps.publish(n))
     this.metrics.notifications.inc({ channel: 'live', outcome: 'ok' })
     if (!settings?.webhook) return
-    const t0 = performance.now()
-    const result = await this.deps.deliverWebhook(settings.webhook, n, signal)
-    this.metrics.stepSeconds.observe({ step: 'webhook' }, (performance.now() - t0) / 1000)
-    if (result.ok) {
-      this.metrics.notifications.inc({ channel: 'webhook', outcome: 'ok' })
-      return
-    }
-    this.log.warn('notifier_webhook_dead_letter', { reservationId: event.reservationId, seq: event.seq, id, reason: result.reason, attempts: result.attempts })
-    await this.retry('dead_letter', signal, () => this.deps.deadLetter(event.reservationId, webhookLetter(source, n, settings.webhook!.url, result, this.now())))
-    this.metrics.notifications.inc({ channel: 'webhook', outcome: 'dead_letter' })
-    this.metrics.deadLetters.inc({ reason: 'webhook' })
+    await this.retry('webhook', signal, () => this.deps.enqueueWebhook({ v: 1, notification: n, attempt: 1, notBefore: this.now(), source: { ...source, offset: String(source.offset) } }))
   }
 
   private async retry<T>(step: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test'
 import type { Notification } from '../shared/schemas/notification.ts'
-import { classifyStatus, parseRetryAfter, signWebhook, verifyWebhookSignature, WebhookSender, webhookBody } from './webhook.ts'
+import { gzipSync } from 'node:zlib'
+import { classifyStatus, MAX_RESPONSE_BYTES, nextStep, parseRetryAfter, readBounded, signWebhook, verifyWebhookSignature, WebhookSender, webhookBody } from './webhook.ts'
 
 const n: Notification = {
   id: '01Q45V47G00000000000000009', userId: 'alice', reservationId: '01JRES00000000000000000000', kind: 'cancelled', message: 'AF 123 was cancelled', createdAt: 1,
@@ -28,9 +29,9 @@ test('status classes', () => {
 })
 
 function fakeFetch(answers: Array<number | 'throw'>) {
-  const calls: Array<{ headers: Record<string, string>; body: string }> = []
-  const f = (async (_url: string, init: RequestInit) => {
-    calls.push({ headers: init.headers as Record<string, string>, body: init.body as string })
+  const calls: Array<{ url: string; headers: Record<string, string>; body: string }> = []
+  const f = (async (url: URL, init: RequestInit) => {
+    calls.push({ url: String(url), headers: init.headers as Record<string, string>, body: init.body as string })
     const a = answers[Math.min(calls.length - 1, answers.length - 1)]
     if (a === 'throw') throw new Error('ECONNREFUSED')
     return new Response(null, { status: a })
@@ -38,48 +39,131 @@ function fakeFetch(answers: Array<number | 'throw'>) {
   return { f, calls }
 }
 
-test('retries then succeeds, with the same delivery id and a fresh signature each attempt', async () => {
-  const { f, calls } = fakeFetch(['throw', 500, 503, 200])
-  const r = await new WebhookSender(opts, {}, f).deliver(hook, n)
-  expect(r).toEqual({ ok: true, attempts: 4 })
+test('attempts carry the same delivery id, their number and a fresh signature; outcomes say whether to retry', async () => {
+  const { f, calls } = fakeFetch(['throw', 500, 410, 200])
+  const sender = new WebhookSender(opts, {}, f)
+  const outcomes = []
+  for (let i = 1; i <= 4; i++) outcomes.push(await sender.attempt(hook, n, i))
+  expect(outcomes).toEqual([
+    { ok: false, retry: true, reason: 'network error: ECONNREFUSED' },
+    { ok: false, retry: true, status: 500, reason: 'HTTP 500' },
+    { ok: false, retry: false, status: 410, reason: 'HTTP 410' },
+    { ok: true, status: 200 },
+  ])
   expect(new Set(calls.map((c) => c.headers['x-roadwarrior-delivery']))).toEqual(new Set([n.id]))
   expect(calls.map((c) => c.headers['x-roadwarrior-attempt'])).toEqual(['1', '2', '3', '4'])
   for (const c of calls) expect(verifyWebhookSignature(hook.secret, c.body, { signature: c.headers['x-roadwarrior-signature'], timestamp: c.headers['x-roadwarrior-timestamp'] })).toBe(true)
+  expect(calls[0]!.headers['accept-encoding']).toBe('identity')
+  expect(await new WebhookSender({ ...opts, allowHttp: false }, {}, f).attempt(hook, n, 1)).toMatchObject({ ok: false, retry: false })
 })
 
-test('gives up after the last retry; a final status stops at once; http refused unless allowed', async () => {
-  expect(await new WebhookSender(opts, {}, fakeFetch([500]).f).deliver(hook, n)).toMatchObject({ ok: false, attempts: 4, status: 500 })
-  expect(await new WebhookSender(opts, {}, fakeFetch([410]).f).deliver(hook, n)).toMatchObject({ ok: false, attempts: 1, reason: 'HTTP 410' })
-  expect(await new WebhookSender({ ...opts, allowHttp: false }, {}, fakeFetch([200]).f).deliver(hook, n)).toMatchObject({ ok: false, attempts: 0 })
+test('the call goes to the checked address, with the host kept in Host (and in the TLS server name for https)', async () => {
+  let seen: { url: string; init: RequestInit & { tls?: { serverName?: string }; decompress?: boolean } } | undefined
+  const f = (async (url: URL, init: RequestInit) => { seen = { url: String(url), init }; return new Response(null, { status: 204 }) }) as unknown as typeof fetch
+  const resolve = async () => ['93.184.216.34']
+  const sender = new WebhookSender({ ...opts, allowPrivateTargets: false }, {}, f, resolve)
+  expect(await sender.attempt({ ...hook, url: 'https://hooks.example.com:8443/in?x=1' }, n, 1)).toEqual({ ok: true, status: 204 })
+  expect(seen!.url).toBe('https://93.184.216.34:8443/in?x=1')
+  expect((seen!.init.headers as Record<string, string>).host).toBe('hooks.example.com:8443')
+  expect(seen!.init.tls?.serverName).toBe('hooks.example.com')
+  expect(seen!.init.decompress).toBe(false)
+  const v6 = new WebhookSender({ ...opts, allowPrivateTargets: false }, {}, f, async () => ['2606:4700::1111'])
+  await v6.attempt({ ...hook, url: 'https://hooks.example.com/in' }, n, 1)
+  expect(seen!.url).toBe('https://[2606:4700::1111]/in')
 })
 
-test('a webhook on a private or loopback address is refused without a call unless allowed (SSRF)', async () => {
+test('a webhook on a private, loopback or mapped-loopback address is refused without a call unless allowed (SSRF)', async () => {
   const sent = fakeFetch([200])
-  const r = await new WebhookSender({ ...opts, allowPrivateTargets: false }, {}, sent.f).deliver({ ...hook, url: 'http://127.0.0.1:9/hook' }, n)
-  expect(r).toMatchObject({ ok: false, attempts: 0 })
-  expect((r as { reason: string }).reason).toContain('non-public')
+  for (const url of ['http://127.0.0.1:9/hook', 'http://[::ffff:127.0.0.1]:9/hook', 'http://[64:ff9b::a00:1]/hook']) {
+    const r = await new WebhookSender({ ...opts, allowPrivateTargets: false }, {}, sent.f).attempt({ ...hook, url }, n, 1)
+    expect(r).toMatchObject({ ok: false, retry: false })
+    expect((r as { reason: string }).reason).toContain('non-public')
+  }
   expect(sent.calls.length).toBe(0)
 })
 
-test('Retry-After: seconds or an HTTP date; it lengthens the wait, never past the backoff maximum', async () => {
+test('one deadline covers the DNS lookup: a lookup that never answers ends the attempt at the timeout', async () => {
+  const hanging = (_h: string, signal: AbortSignal) => new Promise<string[]>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+  const t0 = performance.now()
+  const r = await new WebhookSender({ ...opts, timeoutMs: 150, allowPrivateTargets: false }, {}, fakeFetch([200]).f, hanging).attempt({ ...hook, url: 'https://tarpit-dns.example.com/' }, n, 1)
+  expect(r).toMatchObject({ ok: false, retry: true, reason: 'timed out after 150 ms' })
+  expect(performance.now() - t0).toBeLessThan(1000)
+})
+
+test('nextStep: retry with backoff lengthened by Retry-After up to the maximum; dead letter on a final status or after the last attempt', () => {
+  const o = { retries: 3, backoffMs: 100, backoffMaxMs: 1000 }
+  const half = () => 0.5
+  expect(nextStep({ ok: true, status: 200 }, 1, o)).toEqual({ kind: 'delivered' })
+  expect(nextStep({ ok: false, retry: true, reason: 'HTTP 503', status: 503 }, 1, o, half)).toEqual({ kind: 'retry', waitMs: 75 }) // 100: between 50 and 100
+  expect(nextStep({ ok: false, retry: true, reason: 'HTTP 503', status: 503 }, 3, o, half)).toEqual({ kind: 'retry', waitMs: 300 }) // 400: between 200 and 400
+  expect(nextStep({ ok: false, retry: true, reason: 'HTTP 429', status: 429, retryAfterMs: 600 }, 1, o, half)).toEqual({ kind: 'retry', waitMs: 600 })
+  expect(nextStep({ ok: false, retry: true, reason: 'HTTP 503', status: 503, retryAfterMs: 3_600_000 }, 1, o, half)).toEqual({ kind: 'retry', waitMs: 1000 })
+  expect(nextStep({ ok: false, retry: true, reason: 'HTTP 500', status: 500 }, 4, o)).toEqual({ kind: 'dead-letter', reason: 'gave up after 4 attempts: HTTP 500', status: 500 })
+  expect(nextStep({ ok: false, retry: false, reason: 'HTTP 410', status: 410 }, 1, o)).toEqual({ kind: 'dead-letter', reason: 'HTTP 410', status: 410 })
+})
+
+test('Retry-After: seconds or an HTTP date', () => {
   const now = Date.parse('2030-01-01T00:00:00Z')
   expect(parseRetryAfter('3', now)).toBe(3000)
   expect(parseRetryAfter('Tue, 01 Jan 2030 00:00:07 GMT', now)).toBe(7000)
   expect(parseRetryAfter('Mon, 31 Dec 2029 23:00:00 GMT', now)).toBe(0)
   expect(parseRetryAfter('soon', now)).toBeUndefined()
   expect(parseRetryAfter(null, now)).toBeUndefined()
+})
 
-  const at: number[] = []
-  const answers = [{ status: 429, retryAfter: '1' }, { status: 503, retryAfter: '3600' }, { status: 200 }]
+test('readBounded: stops at the cap on an endless body and cancels it', async () => {
+  let pulled = 0
+  let cancelled = false
+  const endless = new ReadableStream<Uint8Array>({
+    pull(c) { pulled++; c.enqueue(new Uint8Array(1000).fill(7)) },
+    cancel() { cancelled = true },
+  })
+  const got = await readBounded(endless, MAX_RESPONSE_BYTES, AbortSignal.timeout(1000))
+  expect(got.byteLength).toBe(MAX_RESPONSE_BYTES)
+  expect(pulled).toBeLessThan(10)
+  expect(cancelled).toBe(true)
+  expect((await readBounded(new Response('short').body, MAX_RESPONSE_BYTES, AbortSignal.timeout(1000))).byteLength).toBe(5)
+  const stalled = new ReadableStream<Uint8Array>({ pull() { return new Promise(() => {}) } })
+  const t0 = performance.now()
+  expect(await readBounded(stalled, MAX_RESPONSE_BYTES, AbortSignal.timeout(100)).catch((e: Error) => e.name)).toBe('TimeoutError')
+  expect(performance.now() - t0).toBeLessThan(1000)
+})
+
+test('a gzip answer inflating to 200 MB is read as at most 4 KB of raw bytes (loopback receiver)', async () => {
+  const bomb = gzipSync(Buffer.alloc(200 * 1024 * 1024))
+  let acceptEncoding = 'not called'
+  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: (req) => { acceptEncoding = String(req.headers.get('accept-encoding')); return new Response(bomb, { status: 200, headers: { 'content-encoding': 'gzip' } }) } })
+  try {
+    const before = process.memoryUsage().rss
+    const r = await new WebhookSender({ ...opts, timeoutMs: 5000 }).attempt({ ...hook, url: `http://127.0.0.1:${server.port}/bomb` }, n, 1)
+    expect(r).toEqual({ ok: true, status: 200 })
+    expect(acceptEncoding).toBe('identity')
+    expect(process.memoryUsage().rss - before).toBeLessThan(50 * 1024 * 1024)
+  } finally {
+    server.stop(true)
+  }
+})
+
+test('the concurrency limit holds: a slot freed goes to the caller already waiting, never to a newcomer', async () => {
+  let inFlight = 0
+  let most = 0
+  let open!: () => void
+  const gate = new Promise<void>((r) => (open = r))
   const f = (async () => {
-    at.push(performance.now())
-    const a = answers[at.length - 1]!
-    return new Response(null, { status: a.status, headers: a.retryAfter ? { 'retry-after': a.retryAfter } : {} })
+    inFlight++
+    most = Math.max(most, inFlight)
+    await gate // the first calls all finish in the same tick
+    inFlight--
+    return new Response(null, { status: 204 })
   }) as unknown as typeof fetch
-  const r = await new WebhookSender({ ...opts, backoffMs: 1, backoffMaxMs: 300 }, {}, f).deliver(hook, n)
-  expect(r).toEqual({ ok: true, attempts: 3 })
-  // Asked 1 s and 1 h: both waits are the 300 ms maximum (far above the 1 ms backoff).
-  expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(290)
-  expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(290)
-  expect(at[2]! - at[1]!).toBeLessThan(2000)
+  const sender = new WebhookSender({ ...opts, concurrency: 2 }, {}, f)
+  const first = sender.attempt(hook, n, 1)
+  const all: Array<Promise<unknown>> = [first, sender.attempt(hook, n, 1), sender.attempt(hook, n, 1), sender.attempt(hook, n, 1)]
+  // a newcomer arriving as soon as the first call is done, before the woken waiters have run
+  all.push(first.then(() => sender.attempt(hook, n, 1)))
+  await Bun.sleep(5)
+  open()
+  await Promise.all(all)
+  expect(most).toBe(2)
+  expect(sender.inFlight).toBe(0)
 })

@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Notification } from '../shared/schemas/notification.ts'
 import type { Webhook } from '../shared/schemas/settings.ts'
-import { backoffMs, sleep, StoppingError } from './retry.ts'
-import { refusedWebhookTarget } from './webhook-target.ts'
+import { backoffMs } from './retry.ts'
+import { TargetRefused, webhookTarget, type Resolve } from './webhook-target.ts'
 
 /**
  * Webhook wire format (one POST per notification, to the URL in the user's settings):
@@ -26,9 +26,20 @@ import { refusedWebhookTarget } from './webhook-target.ts'
  * than a few minutes (verifyWebhookSignature below does all three).
  * A 2xx answer is a delivery. 408, 425, 429, 5xx, timeouts and network errors are retried with
  * exponential backoff and jitter; a Retry-After on the answer lengthens the wait up to the
- * backoff's maximum (a receiver cannot hold a partition longer). Any other answer (redirects
- * included: none are followed) is final. After the last try the notification goes to the
- * dead-letter topic with the reason.
+ * backoff's maximum. Any other answer (redirects included: none are followed) is final. After the
+ * last try the notification goes to the dead-letter topic with the reason. Each attempt is one job
+ * of the webhook topic (webhook-jobs.ts), so a retry waits outside every partition's lane.
+ *
+ * One attempt, bounded in time and memory whatever the receiver does:
+ *   - one deadline (WEBHOOK_TIMEOUT_MS) covers the DNS lookup, connecting, TLS, the answer and
+ *     reading it; the lookup is cancelled with the rest;
+ *   - the call goes to the address that was checked (webhook-target.ts), with the Host header and
+ *     the TLS server name (SNI, and the name the certificate must match) set to the URL's host;
+ *   - Accept-Encoding: identity, automatic decompression off: at most WEBHOOK_MAX_RESPONSE_BYTES
+ *     raw bytes of the answer are read, then the connection is dropped (a compressed "bomb" is
+ *     never inflated); the status is what counts;
+ *   - no connection reuse (keepalive off): a pooled connection could carry one host's name to
+ *     another host's address.
  */
 
 export const SIGNATURE_HEADER = 'x-roadwarrior-signature'
@@ -65,9 +76,13 @@ export interface WebhookOptions {
   allowPrivateTargets: boolean
 }
 
+/** Raw bytes of an answer read at most (the status is what matters). */
+export const MAX_RESPONSE_BYTES = 4096
+
 export type AttemptOutcome = { ok: true; status: number } | { ok: false; retry: boolean; reason: string; status?: number; retryAfterMs?: number }
 
-export type DeliveryResult = { ok: true; attempts: number } | { ok: false; attempts: number; reason: string; status?: number }
+/** What follows an attempt: done (delivered or given up), another attempt after a wait, or a dead letter. */
+export type NextStep = { kind: 'delivered' } | { kind: 'retry'; waitMs: number } | { kind: 'dead-letter'; reason: string; status?: number }
 
 export interface WebhookStats {
   onAttempt?(outcome: 'ok' | 'retry' | 'failed', seconds: number): void
@@ -89,6 +104,50 @@ export function parseRetryAfter(value: string | null | undefined, nowMs = Date.n
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs)
 }
 
+/**
+ * After attempt number `attempt` (1 = first) ended with `outcome`: retry after the backoff
+ * (lengthened by Retry-After, never past the maximum), or dead-letter once attempts run out. Pure.
+ */
+export function nextStep(outcome: AttemptOutcome, attempt: number, o: Pick<WebhookOptions, 'retries' | 'backoffMs' | 'backoffMaxMs'>, random: () => number = Math.random): NextStep {
+  if (outcome.ok) return { kind: 'delivered' }
+  if (!outcome.retry) return { kind: 'dead-letter', reason: outcome.reason, status: outcome.status }
+  if (attempt >= o.retries + 1) return { kind: 'dead-letter', reason: `gave up after ${attempt} attempts: ${outcome.reason}`, status: outcome.status }
+  const waitMs = Math.max(backoffMs(attempt, o.backoffMs, o.backoffMaxMs, random), Math.min(outcome.retryAfterMs ?? 0, o.backoffMaxMs))
+  return { kind: 'retry', waitMs }
+}
+
+/**
+ * Reads at most `max` bytes of a body, then cancels the rest; gives up when `signal` aborts.
+ * Returns the bytes read (undecoded: the caller asked for no decompression).
+ */
+export async function readBounded(body: ReadableStream<Uint8Array> | null, max: number, signal: AbortSignal): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0)
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason ?? new Error('aborted'))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+  })
+  aborted.catch(() => {})
+  try {
+    while (size < max) {
+      const { done, value } = await Promise.race([reader.read(), aborted])
+      if (done) break
+      const room = max - size
+      const part = value.byteLength > room ? value.subarray(0, room) : value
+      chunks.push(part)
+      size += part.byteLength
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
+    reader.cancel().catch(() => {})
+  }
+  return Buffer.concat(chunks)
+}
+
 export class WebhookSender {
   private active = 0
   private readonly queue: Array<() => void> = []
@@ -97,44 +156,44 @@ export class WebhookSender {
     private readonly o: WebhookOptions,
     private readonly stats: WebhookStats = {},
     private readonly fetchImpl: typeof fetch = fetch,
+    private readonly resolve?: Resolve,
   ) {}
 
-  /**
-   * Delivers with retries. Resolves with the outcome (never rejects for an HTTP or network
-   * failure); rejects with StoppingError if `signal` aborts between attempts.
-   */
-  async deliver(webhook: Webhook, notification: Notification, signal?: AbortSignal): Promise<DeliveryResult> {
-    if (!this.o.allowHttp && !webhook.url.startsWith('https://')) return { ok: false, attempts: 0, reason: 'webhook URL is not https' }
-    const refused = await refusedWebhookTarget(webhook.url, this.o.allowPrivateTargets)
-    if (refused) return { ok: false, attempts: 0, reason: refused }
-    const body = webhookBody(notification)
-    let last: AttemptOutcome = { ok: false, retry: true, reason: 'not attempted' }
-    for (let attempt = 1; attempt <= this.o.retries + 1; attempt++) {
-      if (attempt > 1) {
-        const asked = last.ok ? undefined : last.retryAfterMs
-        const wait = Math.max(backoffMs(attempt - 1, this.o.backoffMs, this.o.backoffMaxMs), Math.min(asked ?? 0, this.o.backoffMaxMs))
-        await sleep(wait, signal, 'waiting to retry a webhook')
-      }
-      last = await this.limited(() => this.attempt(webhook, notification.id, body, attempt))
-      if (last.ok) return { ok: true, attempts: attempt }
-      if (!last.retry) return { ok: false, attempts: attempt, reason: last.reason, status: last.status }
-      if (signal?.aborted) throw new StoppingError('delivering a webhook')
-    }
-    const failed = last as Extract<AttemptOutcome, { ok: false }>
-    return { ok: false, attempts: this.o.retries + 1, reason: `gave up after ${this.o.retries + 1} attempts: ${failed.reason}`, status: failed.status }
+  /** Calls in flight now (for tests and metrics). */
+  get inFlight(): number {
+    return this.active
   }
 
-  private async attempt(webhook: Webhook, deliveryId: string, body: string, attempt: number): Promise<AttemptOutcome> {
-    const timestamp = Math.floor(Date.now() / 1000)
+  /**
+   * One attempt (number `attempt`, sent as X-RoadWarrior-Attempt), waiting first for a slot among
+   * WEBHOOK_CONCURRENCY. Never rejects for an HTTP, DNS or network failure: the outcome says whether to retry.
+   */
+  attempt(webhook: Webhook, notification: Notification, attempt: number): Promise<AttemptOutcome> {
+    if (!this.o.allowHttp && !webhook.url.startsWith('https://')) return Promise.resolve({ ok: false, retry: false, reason: 'webhook URL is not https' })
+    return this.limited(() => this.call(webhook, notification.id, webhookBody(notification), attempt))
+  }
+
+  private async call(webhook: Webhook, deliveryId: string, body: string, attempt: number): Promise<AttemptOutcome> {
     const t0 = performance.now()
+    const deadline = AbortSignal.timeout(this.o.timeoutMs)
     let outcome: AttemptOutcome
     try {
-      const res = await this.fetchImpl(webhook.url, {
+      const target = await webhookTarget(webhook.url, { allowPrivate: this.o.allowPrivateTargets, signal: deadline, resolve: this.resolve })
+      const pinned = new URL(target.url)
+      const address = target.addresses[0]!
+      pinned.hostname = address.includes(':') ? `[${address}]` : address
+      const named = target.url.hostname !== address && target.url.hostname !== `[${address}]`
+      const timestamp = Math.floor(Date.now() / 1000)
+      const init: RequestInit & { decompress: boolean; tls?: { serverName: string } } = {
         method: 'POST',
         body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.o.timeoutMs),
+        keepalive: false,
+        decompress: false,
+        signal: deadline,
         headers: {
+          host: target.url.host,
+          'accept-encoding': 'identity',
           'content-type': 'application/json',
           'user-agent': 'RoadWarrior-Webhook/1',
           'x-roadwarrior-event': 'notification',
@@ -143,27 +202,33 @@ export class WebhookSender {
           [TIMESTAMP_HEADER]: String(timestamp),
           [SIGNATURE_HEADER]: signWebhook(webhook.secret, timestamp, body),
         },
-      })
-      await res.arrayBuffer().catch(() => undefined) // drain, so the connection can be reused
+      }
+      if (named && pinned.protocol === 'https:') init.tls = { serverName: target.url.hostname }
+      const res = await this.fetchImpl(pinned, init)
+      await readBounded(res.body, MAX_RESPONSE_BYTES, deadline)
       outcome = classifyStatus(res.status)
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'))
       if (!outcome.ok && outcome.retry && retryAfterMs !== undefined) outcome.retryAfterMs = retryAfterMs
     } catch (error) {
       const e = error as Error
-      outcome = { ok: false, retry: true, reason: e.name === 'TimeoutError' ? `timed out after ${this.o.timeoutMs} ms` : `network error: ${e.message}` }
+      if (e instanceof TargetRefused) outcome = { ok: false, retry: e.canRetry, reason: e.message }
+      else if (deadline.aborted) outcome = { ok: false, retry: true, reason: `timed out after ${this.o.timeoutMs} ms` }
+      else outcome = { ok: false, retry: true, reason: `network error: ${e.message}` }
     }
     this.stats.onAttempt?.(outcome.ok ? 'ok' : outcome.retry ? 'retry' : 'failed', (performance.now() - t0) / 1000)
     return outcome
   }
 
+  /** A semaphore: a finished call hands its slot straight to the next waiter, so a newcomer cannot take it in between. */
   private async limited<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.o.concurrency) await new Promise<void>((resolve) => this.queue.push(resolve))
-    this.active++
+    if (this.active < this.o.concurrency) this.active++
+    else await new Promise<void>((resolve) => this.queue.push(resolve))
     try {
       return await fn()
     } finally {
-      this.active--
-      this.queue.shift()?.()
+      const next = this.queue.shift()
+      if (next) next()
+      else this.active--
     }
   }
 }

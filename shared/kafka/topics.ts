@@ -26,6 +26,11 @@ export function deadLetterTopic (source: string, consumer: string): string {
   return `${source}.dlq.${consumer}`
 }
 
+/** Webhook attempts of the notifiers: `<status topic>.webhooks` (key: user id; notifier/webhook-jobs.ts). */
+export function webhookTopic (status: string): string {
+  return `${status}.webhooks`
+}
+
 /** The topics of DESIGN.md with their configs. */
 export function topicSpecs (s: TopicSettings): TopicSpec[] {
   const rf = s.KAFKA_REPLICATION_FACTOR
@@ -38,6 +43,8 @@ export function topicSpecs (s: TopicSettings): TopicSpec[] {
       configs: { 'cleanup.policy': 'compact', 'min.insync.replicas': minIsr, 'min.cleanable.dirty.ratio': '0.5', 'segment.ms': String(day), 'delete.retention.ms': String(day) } },
     { name: s.TOPIC_NOTIFICATIONS, partitions: s.NOTIFICATION_PARTITIONS, replicationFactor: rf,
       configs: { 'cleanup.policy': 'delete', 'retention.ms': String(day), 'min.insync.replicas': minIsr } },
+    { name: webhookTopic(s.TOPIC_STATUS), partitions: s.STATUS_PARTITIONS, replicationFactor: rf,
+      configs: { 'cleanup.policy': 'delete', 'retention.ms': String(7 * day), 'min.insync.replicas': minIsr } },
     { name: deadLetterTopic(s.TOPIC_COMMANDS, 'updater'), partitions: 1, replicationFactor: rf,
       configs: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * day), 'min.insync.replicas': minIsr } },
     { name: deadLetterTopic(s.TOPIC_STATUS, 'notifier'), partitions: 1, replicationFactor: rf,
