@@ -135,6 +135,18 @@ describe('reservations per trip', () => {
   })
 })
 
+describe('removing a trip moves its reservations to the Unassigned trip', () => {
+  test('refused (422) when the Unassigned trip could not take them all, allowed when it can', async () => {
+    const full = appOver(model({ unassigned: LIMITS.reservationsPerTrip - 2, inTrip: 3 }))
+    const r = await call(full.app, 'DELETE', `/v1/trips/${TRIP}`, { as: U })
+    expect({ status: r.status, code: r.json.error.code, field: r.json.error.details[0].field }).toEqual({ status: 422, code: LIMIT_CODES.reservationsPerTrip, field: 'params.id' })
+    expect(r.json.error.message).toContain(`its 3 live reservations into the Unassigned trip, which holds ${LIMITS.reservationsPerTrip - 2}`)
+    expect(full.producer.sent).toEqual([])
+    const room = appOver(model({ unassigned: LIMITS.reservationsPerTrip - 3, inTrip: 3 }))
+    expect((await call(room.app, 'DELETE', `/v1/trips/${TRIP}`, { as: U })).status).toBe(202)
+  })
+})
+
 describe('active reservations per user', () => {
   test(`${LIMITS.activeReservationsPerUser} active ones across trips: 422; cancelled ones do not count`, async () => {
     const part = 400
@@ -211,5 +223,6 @@ test('OpenAPI: each route that checks a limit lists its 422 codes', async () => 
   expect(described('/v1/reservations', 'post')).toContain(LIMIT_CODES.activeReservationsPerUser)
   expect(described('/v1/reservations/{id}', 'patch')).toContain(LIMIT_CODES.reservationsPerTrip)
   expect(described('/v1/trips', 'post')).toContain(LIMIT_CODES.tripsPerUser)
+  expect(described('/v1/trips/{id}', 'delete')).toContain(LIMIT_CODES.reservationsPerTrip)
   expect(described('/v1/trips/{id}/shares/{userId}', 'put')).toContain(LIMIT_CODES.sharesPerTrip)
 })

@@ -48,7 +48,7 @@ export function trips (service: TripService, o: AuthOptions) {
       return accepted(params.id)
     }, {
       params: TripParams,
-      response: { 202: Accepted, ...errors(401, 403, 404, 409, 422, 503) },
+      response: { 202: Accepted, ...errors(401, 403, 404, 409, 422, 503), ...limitErrors('reservationsPerTrip') },
       detail: detail('Remove a trip (its reservations move to Unassigned)')
     })
     .put('/:id/shares/:userId', async ({ userId, params, body, set }) => {

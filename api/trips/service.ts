@@ -2,7 +2,7 @@ import { type Static } from '@sinclair/typebox'
 import { newId } from '../../shared/domain/ids.ts'
 import { type TripItem } from '../../shared/domain/items.ts'
 import { LIMITS } from '../../shared/domain/limits.ts'
-import { isUnassignedTripId } from '../../shared/domain/keys.ts'
+import { isUnassignedTripId, unassignedTripId } from '../../shared/domain/keys.ts'
 import { projectForRole, projectTripForRole, roleOf } from '../../shared/domain/projection.ts'
 import { type ShareRole, type TripCreateBody, type TripPatchBody } from '../../shared/schemas/trip.ts'
 import { type Commands } from '../commands.ts'
@@ -80,8 +80,16 @@ export class TripService {
     await this.commands.send(this.commands.build('trip.update', userId, userId, { tripId: id, patch }))
   }
 
+  /** Its reservations move to the Unassigned trip, which must have room for all of them. */
   async remove ({ userId, id }: { userId: string, id: string }): Promise<void> {
     await this.ownedChangeable(userId, id)
+    const [moving, held] = await Promise.all([
+      this.store.countTripReservations(userId, id, LIMITS.reservationsPerTrip),
+      this.store.countTripReservations(userId, unassignedTripId(userId), LIMITS.reservationsPerTrip)
+    ])
+    if (moving + held > LIMITS.reservationsPerTrip) {
+      throw limitReached('reservationsPerTrip', 'params.id', `removing the trip would move its ${moving} live reservations into the Unassigned trip, which holds ${held}; move or remove some first`)
+    }
     await this.commands.send(this.commands.build('trip.remove', userId, userId, { tripId: id }))
   }
 
