@@ -5,9 +5,11 @@
  * as UnprocessedItems), ProvisionedThroughputExceededException, a 5xx, a stall (holds the
  * request past the client's timeout, then drops it unanswered), or a late delivery (holds it
  * past the client's timeout, then forwards it anyway: a write of unknown outcome that lands
- * after the caller gave up, most likely after its retry).
+ * after the caller gave up, most likely after its retry), or a refusal for good (ValidationException,
+ * as DynamoDB answers for an item over 400 KB: nothing of the request is applied). `fault` sees
+ * the request's body, so a test can refuse the requests that carry one user's items.
  */
-export type Fault = 'pass' | 'partial' | 'throttle' | 'server_error' | 'stall' | 'late'
+export type Fault = 'pass' | 'partial' | 'throttle' | 'server_error' | 'stall' | 'late' | 'refuse'
 
 export interface ProxyStats {
   requests: number
@@ -20,8 +22,8 @@ export interface ProxyStats {
 
 export class FaultProxy {
   private server: ReturnType<typeof Bun.serve> | undefined
-  fault: (target: string, n: number) => Fault = () => 'pass'
-  readonly stats: ProxyStats = { requests: 0, batchWrites: 0, faults: { pass: 0, partial: 0, throttle: 0, server_error: 0, stall: 0, late: 0 }, duplicateKeysInOneRequest: 0, itemsForwarded: 0 }
+  fault: (target: string, n: number, body: string) => Fault = () => 'pass'
+  readonly stats: ProxyStats = { requests: 0, batchWrites: 0, faults: { pass: 0, partial: 0, throttle: 0, server_error: 0, stall: 0, late: 0, refuse: 0 }, duplicateKeysInOneRequest: 0, itemsForwarded: 0 }
 
   constructor (private readonly target: string, private readonly stallMs = 2500) {}
 
@@ -37,11 +39,12 @@ export class FaultProxy {
     const target = (req.headers.get('x-amz-target') ?? '').split('.').pop() ?? ''
     const n = this.stats.requests++
     let body = await req.text()
-    const fault = this.fault(target, n)
+    const fault = this.fault(target, n, body)
     this.stats.faults[fault]++
     const json = (status: number, type: string, message: string) => new Response(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message }), { status, headers: { 'content-type': 'application/x-amz-json-1.0' } })
     if (fault === 'throttle') return json(400, 'ProvisionedThroughputExceededException', 'injected throttling')
     if (fault === 'server_error') return json(500, 'InternalServerError', 'injected 5xx')
+    if (fault === 'refuse') return json(400, 'ValidationException', 'Item size has exceeded the maximum allowed size (injected)')
     if (fault === 'stall') {
       await Bun.sleep(this.stallMs)
       return json(500, 'InternalServerError', 'stalled')
