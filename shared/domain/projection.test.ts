@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { USER_ID_PATTERN } from '../schemas/ids.ts'
 import { ReservationItineraryView, ReservationView, TripView } from '../schemas/views.ts'
 import type { ReservationItem, TripItem } from './items.ts'
 import { projectForRole, projectTripForRole, roleOf } from './projection.ts'
@@ -48,10 +49,19 @@ test('roles on a trip and trip views', () => {
 })
 
 /** Object.prototype's own names (and two more) that are valid user ids: each once a stranger, once a grantee. */
-const PROTOTYPE_NAMES = [...new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype'])].filter((n) => /^[A-Za-z0-9_-]{1,64}$/.test(n))
+const PROTOTYPE_NAMES = [...new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype'])].filter((n) => new RegExp(USER_ID_PATTERN).test(n))
 
-test('the prototype names fit the user id pattern (the test covers them)', () => {
-  for (const n of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', '__defineGetter__']) expect(PROTOTYPE_NAMES).toContain(n)
+test('the prototype names fit the user id pattern (the test covers them), except __proto__, refused as an id', () => {
+  for (const n of ['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', '__defineGetter__', '__lookupSetter__']) expect(PROTOTYPE_NAMES).toContain(n)
+  expect(PROTOTYPE_NAMES).not.toContain('__proto__')
+  expect(new RegExp(USER_ID_PATTERN).test('__proto__')).toBe(false)
+  for (const n of ['__proto', '__proto__x', 'x__proto__', '___proto__', '__PROTO__']) expect(new RegExp(USER_ID_PATTERN).test(n)).toBe(true)
+})
+
+test('roleOf: __proto__ finds nothing, however the map was built', () => {
+  expect(roleOf(trip, '__proto__')).toBeUndefined()
+  expect(roleOf({ ...trip, shares: JSON.parse('{"__proto__":"full"}') }, '__proto__')).toBe('full')
+  expect(roleOf({ ...trip, shares: JSON.parse('{"__proto__":"full"}') }, 'constructor')).toBeUndefined()
 })
 
 test('roleOf: a user named like an Object.prototype member has no role on a trip not shared with them', () => {

@@ -11,8 +11,15 @@ export const ID_PATTERN = '^[0-9A-HJKMNP-TV-Z]{26}$'
 export const Id = Type.String({ pattern: ID_PATTERN, minLength: 26, maxLength: 26 })
 export type Id = Static<typeof Id>
 
-/** User ids come from the identity provider; bounded so keys stay small. */
-export const USER_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
+/**
+ * User ids come from the identity provider; bounded so keys stay small.
+ * `__proto__` is refused: user ids are keys of a trip's `shares` map, and
+ * the AWS SDK's (un)marshaller assigns map keys (`map[key] = …`), which for
+ * `__proto__` sets a prototype instead of an entry, so such a share would
+ * silently vanish between the fold and the table. Every other name of
+ * Object.prototype is a valid id and is looked up as an own property only.
+ */
+export const USER_ID_PATTERN = '^(?!__proto__$)[A-Za-z0-9_-]{1,64}$'
 export const UserId = Type.String({ pattern: USER_ID_PATTERN, minLength: 1, maxLength: 64 })
 export type UserId = Static<typeof UserId>
 
