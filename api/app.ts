@@ -5,6 +5,7 @@ import { tableReachable } from '../shared/dynamo/health.ts'
 import { opsRoutes, type Check } from '../shared/http/ops.ts'
 import { type Logger } from '../shared/log/logger.ts'
 import { type Registry } from '../shared/metrics/registry.ts'
+import { admission } from './admission/index.ts'
 import { agencies } from './agencies/index.ts'
 import { StreamTickets } from './auth/stream-ticket.ts'
 import { TokenVerifier } from './auth/verifier.ts'
@@ -55,6 +56,13 @@ export interface ApiDeps {
     SSE_HEARTBEAT_MS: number
     SSE_MAX_REPLAY: number
     SSE_MAX_STREAMS_PER_USER: number
+    SSE_MAX_STREAMS: number
+    RATE_USER_PER_S: number
+    RATE_USER_BURST: number
+    RATE_WRITE_COST: number
+    RATE_AGENCY_PER_S: number
+    RATE_AGENCY_BURST: number
+    RATE_TRACKED_KEYS: number
   }
 }
 
@@ -67,7 +75,7 @@ export function createApp (d: ApiDeps) {
   const idem = new Idempotency(store, commands, { ttlS: s.IDEMPOTENCY_TTL_HOURS * 3600, leaseMs: s.PRODUCE_DEADLINE_MS + 1000 }, d.log)
   const agencyDedupe = new AgencyDedupe(new AgencyUpdateRecords(d.db, d.table), commands,
     { ttlS: s.AGENCY_UPDATE_TTL_HOURS * 3600, leaseMs: s.PRODUCE_DEADLINE_MS + 1000 }, d.log)
-  const hub = d.hub ?? new NotificationHub(s.SSE_MAX_STREAMS_PER_USER)
+  const hub = d.hub ?? new NotificationHub(s.SSE_MAX_STREAMS_PER_USER, s.SSE_MAX_STREAMS)
   d.registry.gauge('api_sse_streams', 'Open notification streams', () => [[{}, hub.size]])
   const authOpts = { tokens: d.tokens ?? new TokenVerifier({ secret: s.JWT_SECRET }) }
   const ticketKey = s.STREAM_TICKET_SECRET ? { secret: s.STREAM_TICKET_SECRET } : s.JWT_SECRET ? { derivedFrom: s.JWT_SECRET } : undefined
@@ -77,6 +85,14 @@ export function createApp (d: ApiDeps) {
   return new Elysia({ normalize: false })
     .use(errorHandling(d.log))
     .use(observability(d.registry, { bodyLimitBytes: s.BODY_LIMIT_BYTES }))
+    .use(admission({
+      registry: d.registry,
+      log: d.log,
+      user: { perS: s.RATE_USER_PER_S, burst: s.RATE_USER_BURST },
+      agency: { perS: s.RATE_AGENCY_PER_S, burst: s.RATE_AGENCY_BURST },
+      writeCost: s.RATE_WRITE_COST,
+      maxKeys: s.RATE_TRACKED_KEYS
+    }))
     .use(openapi({
       path: '/openapi',
       documentation: {

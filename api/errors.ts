@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'bad_request', 'malformed_json', 'unauthorized', 'forbidden', 'not_found', 'conflict',
   'payload_too_large', 'validation_failed', 'idempotency_key_reused', 'idempotency_in_progress',
   'kafka_unavailable', 'dynamodb_unavailable', 'keys_unavailable', 'internal',
+  // admission control (api/admission): 429 past a rate limit, 503 when the process has no stream room, 408 for a body sent too slowly
+  'rate_limited', 'streams_full', 'request_timeout',
   // 422: a limit of shared/domain/limits.ts (the fold rejects with the same codes)
   LIMIT_CODES.reservationsPerTrip, LIMIT_CODES.activeReservationsPerUser, LIMIT_CODES.tripsPerUser, LIMIT_CODES.sharesPerTrip
 ] as const

@@ -6,6 +6,8 @@ import { BatchingProducer } from '../shared/kafka/batching-producer.ts'
 import { createLogger } from '../shared/log/logger.ts'
 import { Registry } from '../shared/metrics/registry.ts'
 import { onShutdown } from '../shared/process/shutdown.ts'
+import { ClientAddresses } from './admission/client-address.ts'
+import { serveApi } from './admission/serve.ts'
 import { createApp } from './app.ts'
 import { JwksKeys } from './auth/jwks.ts'
 import { TokenVerifier } from './auth/verifier.ts'
@@ -28,7 +30,7 @@ const producer = new BatchingProducer({
 const db = createDynamoClient(s, { requestTimeoutMs: 700 })
 
 let draining = false
-const hub = new NotificationHub(s.SSE_MAX_STREAMS_PER_USER)
+const hub = new NotificationHub(s.SSE_MAX_STREAMS_PER_USER, s.SSE_MAX_STREAMS)
 // Every API process reads the whole notifications topic and pushes to its own open streams.
 const liveFeed = new LiveFeed({ brokers: s.KAFKA_BROKERS.split(','), topic: s.TOPIC_NOTIFICATIONS, publish: (userId, n) => hub.publish(userId, n), log })
 // Not ready until the identity provider's keys are loaded: a token could not be checked before.
@@ -38,7 +40,13 @@ const checks = { notifications: () => liveFeed.ready(), ...(jwks ? { jwks: () =>
 const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draining: () => draining, hub, tokens, settings: s, checks })
 
 await Promise.all([producer.connect([s.TOPIC_COMMANDS]), liveFeed.start(), jwks?.start()])
-listenOrExit(() => app.listen({ port: s.PORT, hostname: s.HOST, maxRequestBodySize: s.BODY_LIMIT_BYTES }), { host: s.HOST, port: s.PORT }, log)
+// Bodies are read whole, within BODY_READ_TIMEOUT_MS and BODY_LIMIT_BYTES, before the app sees them.
+let server: ReturnType<typeof serveApi> | undefined
+listenOrExit(() => {
+  server = serveApi(request => app.handle(request), {
+    port: s.PORT, hostname: s.HOST, maxBodyBytes: s.BODY_LIMIT_BYTES, bodyReadTimeoutMs: s.BODY_READ_TIMEOUT_MS, addresses: new ClientAddresses(s.TRUSTED_PROXIES)
+  })
+}, { host: s.HOST, port: s.PORT }, log)
 log.info('api_listening', { host: s.HOST, port: s.PORT })
 
 onShutdown(log, s.SHUTDOWN_GRACE_MS, [
@@ -47,7 +55,7 @@ onShutdown(log, s.SHUTDOWN_GRACE_MS, [
   ['live-feed', () => liveFeed.stop()],
   ['jwks', () => jwks?.stop()],
   ['streams', () => hub.closeAll()],
-  ['http', async () => { await app.stop() }],
+  ['http', async () => { await server?.stop() }],
   ['producer', () => producer.close()],
   ['dynamodb', () => db.destroy()]
 ])

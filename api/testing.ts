@@ -28,6 +28,14 @@ export const testSettings: ApiDeps['settings'] = {
   SSE_HEARTBEAT_MS: 1000,
   SSE_MAX_REPLAY: 500,
   SSE_MAX_STREAMS_PER_USER: 5,
+  SSE_MAX_STREAMS: 2000,
+  // Generous: unit tests are not about rate limits (api/admission's tests set their own).
+  RATE_USER_PER_S: 1000,
+  RATE_USER_BURST: 10_000,
+  RATE_WRITE_COST: 4,
+  RATE_AGENCY_PER_S: 1000,
+  RATE_AGENCY_BURST: 10_000,
+  RATE_TRACKED_KEYS: 100_000,
   STREAM_TICKET_TTL_S: 300
 }
 

@@ -1,7 +1,6 @@
 import { fold, type FoldCommand, type FoldResult } from '../shared/domain/fold.ts'
 import type { FoldItem } from '../shared/domain/items.ts'
-import { GSI, tripGsiPk, userPk } from '../shared/domain/keys.ts'
-import { followUpKeys, planLoads, type LoadPlan } from '../shared/domain/loads.ts'
+import { emptyLiveIndex, readLoads, type LiveIndex } from '../shared/domain/loads.ts'
 import { decodeCommand } from '../shared/schemas/command.ts'
 import { encodeStatusEvent } from '../shared/schemas/status-event.ts'
 import { deadLetter, type DeadLetter } from './dead-letters.ts'
@@ -15,8 +14,8 @@ import { keyProblem, ownerProblem, type PoisonKind } from './record-checks.ts'
  * One batch of one partition, read to durable: check every record's key (a user id, the
  * command's own), decode and validate it (a poison record becomes a dead letter, never reaches
  * DynamoDB and never blocks), group by user (the message key), load what
- * the fold needs (BatchGetItem by key in rounds: the plan's keys, then follow-up keys, then
- * the byTrip Query's keys read again by key), fold each user, write every image
+ * the fold needs (loads.ts readLoads: BatchGetItem by key and consistent Queries of the `live`
+ * local index, in rounds), fold each user, write every image
  * (BatchWriteItem), produce the status events and the dead letters and wait for their acks.
  * Only when all of that succeeded are the batch's records done; any failure throws and the
  * whole batch is retried later (replay is idempotent), so nothing past it is committed. The one
@@ -26,7 +25,9 @@ import { keyProblem, ownerProblem, type PoisonKind } from './record-checks.ts'
  */
 export interface BatchIo {
   getAll (keys: readonly Key[]): Promise<Item[]>
-  queryIndex (index: { name: string, pk: string, sk?: string }, pkValue: string): Promise<Item[]>
+  /** Consistent Query of the `live` local index (DynamoIo.queryLive / countLive). */
+  queryLive (pkValue: string, skPrefix: string): Promise<Item[]>
+  countLive (pkValue: string, skPrefix: string, status?: string): Promise<number>
   putAll (items: readonly Item[], guard: () => void, unsettled?: Map<string, Item>): Promise<number>
 }
 
@@ -66,7 +67,7 @@ export interface BatchReport {
   outcomes: RecordOutcome[]
 }
 
-interface UserWork { userId: string, commands: FoldCommand[], plan: LoadPlan, items: Map<string, FoldItem> }
+interface UserWork { userId: string, commands: FoldCommand[], items: Map<string, FoldItem>, index: LiveIndex }
 
 export async function processBatch (ctx: BatchContext, partition: number, records: readonly ReadRecord[]): Promise<BatchReport> {
   const deadLetters: DeadLetter[] = []
@@ -99,6 +100,8 @@ export async function processBatch (ctx: BatchContext, partition: number, record
       deadLetters.push(deadLetter(origin(r.offset), r.key, r.value, 'poison', stranger.reason, decoded.command.id))
       continue
     }
+      continue
+    }
     let work = users.get(key)
     if (!work) { work = { userId: key, commands: [] }; users.set(key, work) }
     work.commands.push({ offset: r.offset, command: decoded.command })
@@ -109,9 +112,9 @@ export async function processBatch (ctx: BatchContext, partition: number, record
   // One load, fold and write of some users' commands, from what the table holds now. The whole
   // batch is one step unless DynamoDB refuses a request for good; then applyIsolated narrows it down.
   const step = async (group: UserCommands[]): Promise<Array<[UserWork, FoldResult]>> => {
-    const works: UserWork[] = group.map(u => ({ userId: u.userId, commands: u.commands, plan: emptyPlan, items: new Map() }))
+    const works: UserWork[] = group.map(u => ({ userId: u.userId, commands: u.commands, items: new Map(), index: emptyLiveIndex() }))
     await loadItems(ctx.io, works)
-    const results: Array<[UserWork, FoldResult]> = works.map(w => [w, fold(w.userId, w.items, w.commands)])
+    const results: Array<[UserWork, FoldResult]> = works.map(w => [w, fold(w.userId, w.items, w.commands, w.index)])
     const writes: Item[] = []
     for (const [, result] of results) for (const item of result.writes.values()) writes.push(item as unknown as Item)
     // An earlier attempt's unsettled writes are checked even when this one has nothing to write.
@@ -165,7 +168,6 @@ export async function processBatch (ctx: BatchContext, partition: number, record
   return {
     partition,
     records: records.length,
-    applied: decodedCount - rejected - skipped - refused,
     skipped,
     rejected,
     poison,
@@ -181,30 +183,7 @@ export async function processBatch (ctx: BatchContext, partition: number, record
   }
 }
 
-const emptyPlan: LoadPlan = { keys: [], trips: [], reservationTrips: [], queryTrips: [] }
-
-/** The updater's load rounds for every user of the batch at once (the same rounds as test-fixtures' FakeTable). */
+/** The updater's load rounds for every user of the batch at once (loads.ts readLoads; test-fixtures' FakeTable does the same). */
 async function loadItems (io: BatchIo, users: UserWork[]): Promise<void> {
-  const byPk = new Map<string, UserWork>()
-  for (const u of users) {
-    u.plan = planLoads(u.commands.map(c => c.command))
-    byPk.set(userPk(u.userId), u)
-  }
-  const read = async (keys: Key[]) => {
-    if (keys.length === 0) return
-    for (const item of await io.getAll(keys)) {
-      const u = byPk.get(String(item.pk))
-      if (u) u.items.set(String(item.sk), item as unknown as FoldItem)
-    }
-  }
-  await read(users.flatMap(u => u.plan.keys.map(sk => ({ pk: userPk(u.userId), sk }))))
-  await read(users.flatMap(u => followUpKeys(u.plan, u.items).map(sk => ({ pk: userPk(u.userId), sk }))))
-  // byTrip lags the table: it only says which keys exist; their content is read again by key.
-  const queried: Key[] = []
-  await Promise.all(users.flatMap(u => u.plan.queryTrips.map(async tripId => {
-    for (const hit of await io.queryIndex(GSI.byTrip, tripGsiPk(tripId))) {
-      if (hit.pk === userPk(u.userId) && !u.items.has(String(hit.sk))) queried.push({ pk: String(hit.pk), sk: String(hit.sk) })
-    }
-  })))
-  await read(queried)
+  await readLoads(io, users)
 }

@@ -11,11 +11,15 @@ export interface StreamAuthOptions extends AuthOptions {
   tickets: StreamTickets
 }
 
+/** Who a request is, and when its credential stops being accepted (ms since the epoch). */
+export type Principal = { userId: string, expiresAtMs: number }
+
 /**
- * The user id of a request's `Authorization: Bearer <JWT>`; a 401 ApiError when it is missing or
- * invalid, a 503 when the identity provider's keys could not be loaded to check it.
+ * The user of a request's `Authorization: Bearer <JWT>`; a 401 ApiError when it is missing or
+ * invalid, a 503 when the identity provider's keys could not be loaded to check it. A token is
+ * accepted until `exp` plus the verifier's clock skew: that is when it expires here.
  */
-export async function userOf (authorization: string | undefined, o: AuthOptions): Promise<string> {
+export async function principalOf (authorization: string | undefined, o: AuthOptions): Promise<Principal> {
   if (!authorization) throw unauthorized()
   const m = /^Bearer[ ]+([A-Za-z0-9_.-]+)[ ]*$/i.exec(authorization)
   if (!m) throw unauthorized('the Authorization header must be "Bearer <token>"')
@@ -24,18 +28,23 @@ export async function userOf (authorization: string | undefined, o: AuthOptions)
     if ('unavailable' in r) throw new ApiError(503, 'keys_unavailable', 'the keys to check tokens cannot be loaded now; retry later', [], 5)
     throw unauthorized(`invalid token: ${r.reason}`)
   }
-  return r.userId
+  return { userId: r.userId, expiresAtMs: (r.exp + o.tokens.skewS) * 1000 }
+}
+
+export async function userOf (authorization: string | undefined, o: AuthOptions): Promise<string> {
+  return (await principalOf(authorization, o)).userId
 }
 
 /**
  * The user of a notification stream request: its bearer token, or else its `?ticket=` (for
- * clients that cannot set headers). A ticket opens this stream only.
+ * clients that cannot set headers). A ticket opens this stream only. The stream ends when the
+ * token or ticket expires.
  */
-export async function streamUserOf (authorization: string | undefined, ticket: unknown, o: StreamAuthOptions): Promise<string> {
-  if (authorization !== undefined || ticket === undefined) return userOf(authorization, o)
+export async function streamPrincipalOf (authorization: string | undefined, ticket: unknown, o: StreamAuthOptions): Promise<Principal> {
+  if (authorization !== undefined || ticket === undefined) return principalOf(authorization, o)
   const r = typeof ticket === 'string' ? o.tickets.verify(ticket) : { ok: false as const, reason: 'one ticket expected' }
   if (!r.ok) throw unauthorized(`invalid stream ticket: ${r.reason}`)
-  return r.userId
+  return { userId: r.userId, expiresAtMs: r.exp * 1000 }
 }
 
 /**

@@ -27,6 +27,16 @@ type JsonWebKeyIn = Record<string, unknown>
 /** Why a key could not be had: none loaded yet (provider unreachable), or no key of that id. */
 export type KeyLookup = { ok: true, key: CryptoKey } | { ok: false, reason: 'unavailable' | 'unknown key' }
 
+/** A key set comes over https; http only from a loopback host (tests, a local provider). */
+export function jwksUrlAllowed (url: string): boolean {
+  let u: URL
+  try { u = new URL(url) } catch { return false }
+  if (u.protocol === 'https:') return true
+  if (u.protocol !== 'http:') return false
+  const host = u.hostname.replace(/^\[|\]$/g, '')
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
 export const verifyAlgorithm = (alg: AsymmetricAlg): { name: string, hash?: string } =>
   alg === 'RS256' ? { name: 'RSASSA-PKCS1-v1_5' } : { name: 'ECDSA', hash: 'SHA-256' }
 
@@ -39,6 +49,7 @@ export class JwksKeys {
   private readonly now: () => number
 
   constructor (private readonly o: JwksOptions) {
+    if (!jwksUrlAllowed(o.url)) throw new Error(`the JWKS URL must be https (http only for loopback): ${o.url}`)
     this.now = o.now ?? (() => performance.now())
   }
 
@@ -85,7 +96,7 @@ export class JwksKeys {
     this.lastFetch = this.now()
     const log = this.o.log
     try {
-      const res = await (this.o.fetch ?? fetch)(this.o.url, { signal: AbortSignal.timeout(this.o.timeoutMs ?? 5000), headers: { accept: 'application/json' } })
+      const res = await (this.o.fetch ?? fetch)(this.o.url, { signal: AbortSignal.timeout(this.o.timeoutMs ?? 5000), headers: { accept: 'application/json' }, redirect: 'error' })
       if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
       const text = await res.text()
       if (text.length > (this.o.maxBytes ?? 1_000_000)) throw new Error('key set too large')

@@ -11,7 +11,7 @@ describe('StreamTickets', () => {
   test('a ticket names its user until it expires', () => {
     const { ticket, expiresAt } = tickets.issue('alice', nowS)
     expect(expiresAt).toBe(new Date((nowS + 300) * 1000).toISOString())
-    expect(tickets.verify(ticket, nowS + 299)).toEqual({ ok: true, userId: 'alice' })
+    expect(tickets.verify(ticket, nowS + 299)).toEqual({ ok: true, userId: 'alice', exp: nowS + 300 })
     expect(tickets.verify(ticket, nowS + 300)).toEqual({ ok: false, reason: 'ticket expired' })
   })
 

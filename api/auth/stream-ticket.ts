@@ -14,7 +14,7 @@ export const TICKET_PATTERN = '^st1\\.[A-Za-z0-9_-]{1,400}\\.[A-Za-z0-9_-]{43}$'
 const ticketRe = new RegExp(TICKET_PATTERN)
 const userIdRe = new RegExp(USER_ID_PATTERN)
 
-export type TicketResult = { ok: true, userId: string } | { ok: false, reason: string }
+export type TicketResult = { ok: true, userId: string, exp: number } | { ok: false, reason: string }
 
 export class StreamTickets {
   private readonly key: Buffer
@@ -41,7 +41,7 @@ export class StreamTickets {
     try { claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) } catch { return { ok: false, reason: 'malformed ticket' } }
     if (typeof claims.exp !== 'number' || claims.exp <= nowS) return { ok: false, reason: 'ticket expired' }
     if (typeof claims.sub !== 'string' || !userIdRe.test(claims.sub)) return { ok: false, reason: 'malformed ticket' }
-    return { ok: true, userId: claims.sub }
+    return { ok: true, userId: claims.sub, exp: claims.exp }
   }
 
   private mac (payload: string): Buffer {

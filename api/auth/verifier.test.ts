@@ -6,7 +6,9 @@ import { TokenVerifier } from './verifier.ts'
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters'
 const now = () => Math.floor(Date.now() / 1000)
-const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'alice', iat: now(), exp: now() + 600, ...extra })
+const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'alice', iss: 'https://idp.example/', aud: 'road-warrior', iat: now(), exp: now() + 600, ...extra })
+/** What a key set requires: the provider's issuer and this API's audience. */
+const idp = { issuer: 'https://idp.example/', audience: 'road-warrior' }
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 type Jwk = Record<string, unknown>
 const log = createLogger('jwks-test', 'error', {}, () => {})
@@ -64,7 +66,7 @@ describe('JWKS (RS256, ES256)', () => {
     await keys.start()
     keys.stop()
     expect(keys.ready()).toBe(true)
-    const v = new TokenVerifier({ jwks: keys })
+    const v = new TokenVerifier({ jwks: keys, ...idp })
     expect(await v.verify(await sign(rsa, claims()))).toMatchObject({ ok: true, userId: 'alice' })
     expect(await v.verify(await sign(ec, claims({ sub: 'bob' })))).toMatchObject({ ok: true, userId: 'bob' })
     expect(await v.verify(await sign(stranger, claims()))).toEqual({ ok: false, reason: 'bad signature' })
@@ -76,7 +78,7 @@ describe('JWKS (RS256, ES256)', () => {
     const keys = new JwksKeys({ url: 'https://idp.example/jwks', refreshMs: 60_000, fetch: provider([rsa.jwk]).fetch, log })
     await keys.start()
     keys.stop()
-    const v = new TokenVerifier({ jwks: keys })
+    const v = new TokenVerifier({ jwks: keys, ...idp })
     // HS256 "signed" with the public key's modulus as the secret: the classic confusion attack.
     expect(await v.verify(signJwt(String(rsa.jwk.n), claims()))).toEqual({ ok: false, reason: 'unsupported algorithm' })
     expect(await v.verify(await sign(rsa, claims(), { alg: 'ES256', kid: 'k1' }))).toEqual({ ok: false, reason: 'unknown signing key' })
@@ -91,7 +93,7 @@ describe('JWKS (RS256, ES256)', () => {
     const keys = new JwksKeys({ url: 'https://idp.example/jwks', refreshMs: 60_000, minRefetchMs: 30_000, fetch: p.fetch, log, now: () => t })
     await keys.start()
     keys.stop()
-    const v = new TokenVerifier({ jwks: keys })
+    const v = new TokenVerifier({ jwks: keys, ...idp })
     t = 1000
     // Too soon after the last fetch: unknown, no fetch.
     expect(await v.verify(await sign(rsaNext, claims()))).toEqual({ ok: false, reason: 'unknown signing key' })
@@ -112,7 +114,7 @@ describe('JWKS (RS256, ES256)', () => {
     await keys.start()
     keys.stop()
     expect(keys.ready()).toBe(false)
-    const v = new TokenVerifier({ jwks: keys, secret: SECRET })
+    const v = new TokenVerifier({ jwks: keys, secret: SECRET, ...idp })
     expect(await v.verify(await sign(rsa, claims()))).toEqual({ ok: false, reason: 'signing keys unavailable', unavailable: true })
     // HS256 tokens keep working meanwhile.
     expect(await v.verify(signJwt(SECRET, claims()))).toMatchObject({ ok: true })
@@ -129,7 +131,7 @@ describe('JWKS (RS256, ES256)', () => {
     await keys.start()
     keys.stop()
     expect(keys.size).toBe(1)
-    const v = new TokenVerifier({ jwks: keys })
+    const v = new TokenVerifier({ jwks: keys, ...idp })
     expect(await v.verify(await sign(small, claims()))).toEqual({ ok: false, reason: 'unknown signing key' })
     t = 100
     // Fetched again for the unknown key id: the provider is down, the key we had still serves.
@@ -146,6 +148,20 @@ describe('JWKS (RS256, ES256)', () => {
     expect(await v.verify(await sign(rsa, claims({ iss: 'https://idp.example/', aud: ['other', 'road-warrior'] })))).toMatchObject({ ok: true })
     expect(await v.verify(await sign(rsa, claims({ iss: 'https://evil.example/', aud: 'road-warrior' })))).toEqual({ ok: false, reason: 'wrong issuer' })
     expect(await v.verify(await sign(rsa, claims({ iss: 'https://idp.example/', aud: 'other' })))).toEqual({ ok: false, reason: 'wrong audience' })
-    expect(await v.verify(await sign(rsa, claims({ iss: 'https://idp.example/' })))).toEqual({ ok: false, reason: 'wrong audience' })
+    expect(await v.verify(await sign(rsa, claims({ iss: 'https://idp.example/', aud: undefined })))).toEqual({ ok: false, reason: 'wrong audience' })
+    expect(await v.verify(await sign(rsa, claims({ iss: undefined })))).toEqual({ ok: false, reason: 'wrong issuer' })
+  })
+
+  test('a key set needs the issuer and the audience, and comes over https (http only from loopback)', () => {
+    const keys = new JwksKeys({ url: 'https://idp.example/jwks', refreshMs: 60_000, fetch: provider([rsa.jwk]).fetch, log })
+    expect(() => new TokenVerifier({ jwks: keys })).toThrow('issuer and the audience')
+    expect(() => new TokenVerifier({ jwks: keys, issuer: 'https://idp.example/' })).toThrow('issuer and the audience')
+    expect(() => new TokenVerifier({ jwks: keys, audience: 'road-warrior' })).toThrow('issuer and the audience')
+    for (const url of ['http://idp.example/jwks', 'http://10.0.0.1/jwks', 'http://127.0.0.1.evil.example/jwks', 'ftp://idp.example/jwks']) {
+      expect(() => new JwksKeys({ url, refreshMs: 60_000, log })).toThrow('must be https')
+    }
+    for (const url of ['http://127.0.0.1:8080/jwks', 'http://localhost/jwks', 'http://[::1]:9/jwks']) {
+      expect(() => new JwksKeys({ url, refreshMs: 60_000, log })).not.toThrow()
+    }
   })
 })

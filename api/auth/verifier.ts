@@ -20,7 +20,12 @@ export type VerifyResult = JwtResult | { ok: false, reason: string, unavailable:
 export class TokenVerifier {
   constructor (private readonly o: TokenVerifierOptions) {
     if (!o.secret && !o.jwks) throw new Error('a token verifier needs a secret or a JWKS')
+    // Another app of the same identity provider signs with the same keys: only iss and aud tell its tokens apart.
+    if (o.jwks && (!o.issuer || !o.audience)) throw new Error('a token verifier with a JWKS needs the issuer and the audience')
   }
+
+  /** Seconds past `exp` a token is still accepted (clock skew): a stream opened with it ends then. */
+  get skewS (): number { return this.o.skewS ?? 30 }
 
   async verify (token: string, nowS = Math.floor(Date.now() / 1000)): Promise<VerifyResult> {
     const d = decodeJwt(token)

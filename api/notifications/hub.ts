@@ -3,16 +3,22 @@ import { type Notification } from '../../shared/schemas/notification.ts'
 export type Listener = (n: Notification) => void
 
 /**
- * In-process fan-out of live notifications to this process's open streams, by user id.
- * `publish` is what the notifications-topic consumer (the notifier issue) will call for each
- * message it reads; until then nothing publishes and streams only replay from DynamoDB and beat.
+ * In-process fan-out of live notifications to this process's open streams, by user id (the live
+ * feed publishes what it reads from the notifications topic).
  * A user keeps at most `maxPerUser` streams per process; the oldest is closed for a new one.
+ * The process holds at most `maxStreams` streams: past it `admits` says no and the API refuses the
+ * new stream (503), so many users' streams cannot exhaust one process.
  */
 export class NotificationHub {
   private readonly byUser = new Map<string, Set<Subscription>>()
   private count = 0
 
-  constructor (private readonly maxPerUser = 5) {}
+  constructor (private readonly maxPerUser = 5, private readonly maxStreams = Number.POSITIVE_INFINITY) {}
+
+  /** Whether a new stream of `userId` fits: under the process cap, or replacing the user's oldest. */
+  admits (userId: string): boolean {
+    return this.count < this.maxStreams || (this.byUser.get(userId)?.size ?? 0) >= this.maxPerUser
+  }
 
   subscribe (userId: string, listener: Listener, onClose: () => void): () => void {
     let subs = this.byUser.get(userId)

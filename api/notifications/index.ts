@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { auth, bearer, streamUserOf, type StreamAuthOptions } from '../auth/index.ts'
+import { auth, bearer, streamPrincipalOf, type StreamAuthOptions } from '../auth/index.ts'
 import { errors, PageQuery, typed } from '../model.ts'
 import { NotificationList, StreamHeaders, StreamQuery, StreamTicket } from './model.ts'
 import { type NotificationService } from './service.ts'
@@ -23,14 +23,14 @@ export function notifications (service: NotificationService, o: StreamAuthOption
     })
   // The stream also takes a ticket in the query: a browser's EventSource cannot set Authorization.
   const stream = new Elysia({ normalize: false, prefix })
-    .derive(async ({ headers, query }) => ({ userId: await streamUserOf(headers.authorization, query.ticket, o) }))
-    .get('/stream', ({ userId, headers, query, request }) => service.stream({ userId, lastEventId: headers['last-event-id'] ?? query.lastEventId, signal: request.signal }), {
+    .derive(async ({ headers, query }) => streamPrincipalOf(headers.authorization, query.ticket, o))
+    .get('/stream', ({ userId, expiresAtMs, headers, query, request }) => service.stream({ userId, expiresAtMs, lastEventId: headers['last-event-id'] ?? query.lastEventId, signal: request.signal }), {
       headers: StreamHeaders,
       query: StreamQuery,
       detail: {
         tags: ['notifications'],
         summary: 'Live notifications (Server-Sent Events; Last-Event-ID resumes from the stored ones)',
-        description: 'Authenticated by a bearer token, or by `?ticket=` from POST /v1/notifications/stream-tickets. `?lastEventId=` stands for the Last-Event-ID header when a client opens a new stream itself.',
+        description: 'Authenticated by a bearer token, or by `?ticket=` from POST /v1/notifications/stream-tickets. `?lastEventId=` stands for the Last-Event-ID header when a client opens a new stream itself. The stream ends when its token or ticket expires (an `expired` event first): open a new one with a fresh credential and lastEventId. A process with no room for another stream answers 503 `streams_full` with Retry-After.',
         ...bearer,
         responses: { 200: { description: 'text/event-stream: `id`, `event: notification`, `data: <notification JSON>`; `: heartbeat` comments', content: { 'text/event-stream': { schema: { type: 'string' } } } } }
       }

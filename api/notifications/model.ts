@@ -26,5 +26,5 @@ export const StreamQuery = Type.Object({
 
 export const StreamTicket = Type.Object({
   ticket: Type.String({ description: 'pass as ?ticket= to GET /v1/notifications/stream' }),
-  expiresAt: Type.String({ format: 'date-time', description: 'the stream must be opened before then; an open stream is not cut' })
+  expiresAt: Type.String({ format: 'date-time', description: 'the stream must be opened before then, and ends then (reconnect with a new ticket and lastEventId)' })
 }, { additionalProperties: false })

@@ -3,6 +3,7 @@ import { type NotificationItem } from '../../shared/domain/items.ts'
 import { ID_PATTERN } from '../../shared/schemas/ids.ts'
 import { type Notification } from '../../shared/schemas/notification.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
+import { ApiError } from '../errors.ts'
 import { type Store } from '../store.ts'
 import { type NotificationHub } from './hub.ts'
 import { type NotificationList, type NotificationView } from './model.ts'
@@ -23,6 +24,10 @@ export interface StreamOptions {
 
 /** How many sent ids a stream remembers to drop repeats (the live feed redelivers after restarts). */
 const recentIds = 1000
+/** Retry-After of a stream refused for want of room. */
+const STREAMS_FULL_RETRY_S = 5
+/** setTimeout's longest delay (about 24.8 days); a longer-lived credential ends its stream then. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export class NotificationService {
   constructor (private readonly store: Store, private readonly hub: NotificationHub, private readonly o: StreamOptions) {}
@@ -41,8 +46,11 @@ export class NotificationService {
    * and `: heartbeat` comment lines every heartbeatMs so proxies keep the connection. With
    * Last-Event-ID, the notifications stored after that id are sent first (oldest first, at most
    * maxReplay); live ones from the hub are held back meanwhile and sent after, each id at most once.
+   * At `expiresAtMs` (the token's or ticket's expiry) `event: expired\ndata: {"reason":…}` is sent
+   * and the stream ends. No room in this process (hub.admits): 503 streams_full, before any byte.
    */
-  stream ({ userId, lastEventId, signal }: { userId: string, lastEventId?: string, signal?: AbortSignal }): Response {
+  stream ({ userId, lastEventId, signal, expiresAtMs = Number.POSITIVE_INFINITY }: { userId: string, lastEventId?: string, signal?: AbortSignal, expiresAtMs?: number }): Response {
+    if (!this.hub.admits(userId)) throw new ApiError(503, 'streams_full', 'this server has no room for another notification stream; retry later', [], STREAMS_FULL_RETRY_S)
     const enc = new TextEncoder()
     const hub = this.hub
     const { heartbeatMs, maxReplay } = this.o
@@ -71,7 +79,13 @@ export class NotificationService {
         }
         const unsubscribe = hub.subscribe(userId, n => { if (replaying) held.push(n); else send(n) }, close)
         const beat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs)
-        cleanup = () => { clearInterval(beat); unsubscribe(); signal?.removeEventListener('abort', close) }
+        // The stream lives as long as its credential: at expiry it says so and ends; the client
+        // reconnects with a fresh token or ticket and its last event id.
+        const expiry = setTimeout(() => {
+          write(`event: expired\ndata: {"reason":"credential expired"}\n\n`)
+          close()
+        }, Math.min(MAX_TIMER_MS, Math.max(0, expiresAtMs - Date.now())))
+        cleanup = () => { clearInterval(beat); clearTimeout(expiry); unsubscribe(); signal?.removeEventListener('abort', close) }
         signal?.addEventListener('abort', close)
         write(`retry: 2000\n: connected\n\n`)
         if (lastEventId) {

@@ -50,7 +50,13 @@ describe('a role started with a bad configuration stops at once, naming the vari
     ['api', { AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_SECRET'],
     ['api', { JWT_SECRET: 'x'.repeat(32), AGENCY_SECRETS: '{"demo":"short"}' }, 'AGENCY_SECRETS'],
     ['api', { JWT_JWKS_URL: 'idp.example/jwks', AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_JWKS_URL'],
-    ['api', { JWT_JWKS_URL: 'https://idp.example/jwks', AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'STREAM_TICKET_SECRET'],
+    ['api', { JWT_JWKS_URL: 'https://idp.example/jwks', JWT_ISSUER: 'https://idp.example/', JWT_AUDIENCE: 'road-warrior', AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'STREAM_TICKET_SECRET'],
+    // A key set needs the issuer and audience its tokens must name, and https (http for loopback only).
+    ['api', { JWT_JWKS_URL: 'https://idp.example/jwks', STREAM_TICKET_SECRET: 'k'.repeat(32), AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_ISSUER'],
+    ['api', { JWT_JWKS_URL: 'https://idp.example/jwks', JWT_ISSUER: 'https://idp.example/', STREAM_TICKET_SECRET: 'k'.repeat(32), AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_AUDIENCE'],
+    ['api', { JWT_JWKS_URL: 'http://idp.example/jwks', JWT_ISSUER: 'https://idp.example/', JWT_AUDIENCE: 'road-warrior', STREAM_TICKET_SECRET: 'k'.repeat(32), AGENCY_SECRETS: '{"demo":"0123456789abcdef"}' }, 'JWT_JWKS_URL'],
+    ['api', { JWT_SECRET: 'x'.repeat(32), AGENCY_SECRETS: '{"demo":"0123456789abcdef"}', TRUSTED_PROXIES: '127.0.0.1,not-an-address' }, 'TRUSTED_PROXIES'],
+    ['api', { JWT_SECRET: 'x'.repeat(32), AGENCY_SECRETS: '{"demo":"0123456789abcdef"}', RATE_USER_PER_S: '0' }, 'RATE_USER_PER_S'],
     ['updater', { KAFKA_BROKERS: 'no port' }, 'KAFKA_BROKERS'],
     ['notifier', { NOTIFIER_SESSION_TIMEOUT_MS: '100' }, 'NOTIFIER_SESSION_TIMEOUT_MS']
   ]
