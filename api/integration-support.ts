@@ -1,11 +1,10 @@
 /** Integration-test helpers for the API (imported by *.integration.test.ts only). */
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
 import { fold } from '../shared/domain/fold.ts'
 import { newId } from '../shared/domain/ids.ts'
-import { type FoldItem } from '../shared/domain/items.ts'
-import { userPk } from '../shared/domain/keys.ts'
-import { followUpKeys, planLoads } from '../shared/domain/loads.ts'
+import { emptyLiveIndex, readLoads, type UserLoad } from '../shared/domain/loads.ts'
+import { documentLoadIo } from '../shared/dynamo/live-reads.ts'
 import { decodeCommand, type Command, type CommandOf, type CommandType, type PayloadOf } from '../shared/schemas/command.ts'
 import { brokers, uniq } from '../test/support/stack.ts'
 
@@ -23,17 +22,9 @@ export class Seeder {
 
   async apply (userId: string, ...commands: Command[]): Promise<void> {
     const folded = commands.map(command => ({ offset: this.offset++, command }))
-    const plan = planLoads(commands)
-    const items = new Map<string, FoldItem>()
-    const load = async (sks: string[]) => {
-      for (const sk of sks) {
-        const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: userPk(userId), sk }, ConsistentRead: true }))
-        if (out.Item) items.set(sk, out.Item as FoldItem)
-      }
-    }
-    await load(plan.keys)
-    await load(followUpKeys(plan, items))
-    const result = fold(userId, items, folded)
+    const user: UserLoad = { userId, commands: folded, items: new Map(), index: emptyLiveIndex() }
+    await readLoads(documentLoadIo(this.db, this.table), [user])
+    const result = fold(userId, user.items, folded, user.index)
     if (result.rejected.length) throw new Error(`seed rejected: ${JSON.stringify(result.rejected)}`)
     for (const item of result.writes.values()) await this.db.send(new PutCommand({ TableName: this.table, Item: item }))
   }

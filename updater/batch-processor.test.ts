@@ -7,6 +7,7 @@ import { processBatch, type BatchIo } from './batch-processor.ts'
 import type { Item, Key } from './dynamo-io.ts'
 import { DynamoRefusedError, DynamoRequestError } from './errors.ts'
 import type { ReadRecord } from './partition-reader.ts'
+import { fakeLiveQueries } from '../shared/domain/test-fixtures.ts'
 
 const keyOf = (i: Key | Item) => `${String(i.pk)}|${String(i.sk)}`
 
@@ -24,7 +25,7 @@ function fakeIo (refuse: (item: Item) => boolean) {
       for (const k of keys) log.pksRead.add(k.pk)
       return keys.map(k => table.get(keyOf(k))).filter((i): i is Item => i !== undefined).map(i => structuredClone(i))
     },
-    queryIndex: async (index, pkValue) => [...table.values()].filter(i => i[index.pk] === pkValue).map(i => structuredClone(i)),
+    ...fakeLiveQueries(table),
     putAll: async (items, guard) => {
       if (transient > 0) { transient--; throw new DynamoRequestError('write', 8, 'throttled') }
       let requests = 0

@@ -1,6 +1,8 @@
 import { BatchGetCommand, BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { LSI } from '../shared/domain/keys.ts'
 import { backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { DynamoRefusedError, DynamoRequestError } from './errors.ts'
+import { itemLimitBroken } from './item-limits.ts'
 
 /**
  * The updater's DynamoDB I/O: BatchWriteItem (25 items a request, one write per key per
@@ -127,9 +129,11 @@ export class DynamoIo {
 
   /**
    * Writes full images (Put). Keys must be unique across `items` (the fold gives one image per
-   * key); a duplicate is a bug and throws before anything is sent. `guard` runs before every
-   * attempt and throws to stop writing (lease lost, attempt abandoned). Returns the number of
-   * requests sent.
+   * key); a duplicate is a bug and throws before anything is sent. An item over DynamoDB's limits
+   * (item-limits.ts) throws DynamoRefusedError before anything is sent too: a call refused for that
+   * reason writes nothing, where DynamoDB would refuse only the request holding it, after other
+   * requests of the call were applied. `guard` runs before every attempt and throws to stop
+   * writing (lease lost, attempt abandoned). Returns the number of requests sent.
    *
    * `unsettled` holds, by key, the image last meant for every key sent in a request whose outcome
    * is unknown (it may still land). Pass the same map to every attempt of one batch: a key an
@@ -137,6 +141,10 @@ export class DynamoIo {
    * expects that attempt's image if it writes the key again. The map is empty once this returns.
    */
   async putAll (items: readonly Item[], guard: () => void = () => {}, unsettled = new Map<string, Item>()): Promise<number> {
+    for (const item of items) {
+      const broken = itemLimitBroken(item)
+      if (broken) throw new DynamoRefusedError('write', broken.name, Object.assign(new Error(broken.message), { name: broken.name }))
+    }
     const seen = new Set<string>()
     for (const item of items) {
       const k = keyOf(item)
@@ -232,6 +240,46 @@ export class DynamoIo {
       }))
     } while (start)
     return out
+  }
+
+  /**
+   * Every row of the `live` local index under one user whose sort key starts with `skPrefix`
+   * (paginated), read strongly consistent (a local index allows it): a trip's live reservations.
+   */
+  async queryLive (pkValue: string, skPrefix: string): Promise<Item[]> {
+    const out: Item[] = []
+    await this.pagesOfLive(pkValue, skPrefix, false, undefined, res => { out.push(...(res.Items ?? [])) })
+    return out
+  }
+
+  /** How many rows of the `live` index under one user start with `skPrefix` (and have `status`, if given); consistent, paginated. */
+  async countLive (pkValue: string, skPrefix: string, status?: string): Promise<number> {
+    let n = 0
+    await this.pagesOfLive(pkValue, skPrefix, true, status, res => { n += res.Count ?? 0 })
+    return n
+  }
+
+  private async pagesOfLive (pkValue: string, skPrefix: string, count: boolean, status: string | undefined, page: (res: { Items?: Item[], Count?: number }) => void): Promise<void> {
+    let start: Record<string, unknown> | undefined
+    do {
+      await this.gate.run(() => this.withRetry('query', () => {}, async () => {
+        const res = await this.db.send(new QueryCommand({
+          TableName: this.opts.table,
+          IndexName: LSI.live.name,
+          ConsistentRead: true,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ...(status === undefined
+            ? { ExpressionAttributeNames: { '#pk': LSI.live.pk, '#sk': LSI.live.sk } }
+            : { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#pk': LSI.live.pk, '#sk': LSI.live.sk, '#status': 'status' } }),
+          ExpressionAttributeValues: { ':pk': pkValue, ':prefix': skPrefix, ...(status === undefined ? {} : { ':status': status }) },
+          ...(count ? { Select: 'COUNT' as const } : {}),
+          ExclusiveStartKey: start
+        }))
+        page(res)
+        start = res.LastEvaluatedKey
+        return true
+      }))
+    } while (start)
   }
 
   /** Runs `attempt` until it reports done; retriable failures and partial results back off. */

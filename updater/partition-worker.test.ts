@@ -10,6 +10,7 @@ import type { PartitionLease } from './lease.ts'
 import { UpdaterMetrics } from './metrics.ts'
 import { PartitionWorker } from './partition-worker.ts'
 import type { ReadRecord } from './partition-reader.ts'
+import { fakeLiveQueries } from '../shared/domain/test-fixtures.ts'
 
 const newId = createIdGenerator()
 const keyOf = (i: Key | Item) => `${String(i.pk)}|${String(i.sk)}`
@@ -28,7 +29,7 @@ test('an attempt past the batch deadline is abandoned: it writes nothing more, a
   let attempt = 0
   const io: BatchIo = {
     getAll: async keys => keys.map(k => table.get(keyOf(k))).filter((i): i is Item => i !== undefined),
-    queryIndex: async () => [],
+    ...fakeLiveQueries(table),
     putAll: async (items, guard, unsettled = new Map()) => {
       if (++attempt === 1) {
         events.push('first:start')

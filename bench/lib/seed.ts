@@ -4,6 +4,7 @@ import { CROCKFORD, encodeTime } from '../../shared/domain/ids.ts'
 import type { FoldItem } from '../../shared/domain/items.ts'
 import type { Command } from '../../shared/schemas/command.ts'
 import type { ReservationCreateBody } from '../../shared/schemas/reservation.ts'
+import { emptyTableIndex } from '../../shared/domain/loads.ts'
 
 /**
  * The read data set: users `bench-u<i>`, each with one trip of 10 reservations, written straight to
@@ -57,7 +58,7 @@ export function seedItems (i: number): FoldItem[] {
   for (let k = 0; k < RESERVATIONS_PER_TRIP; k++) {
     commands.push(cmd(k + 1, { type: 'reservation.create', payload: { reservationId: seedReservationId(i, k), ...reservationBody(i * 100 + k, tripId) } } as never))
   }
-  const result = fold(userId, new Map(), commands)
+  const result = fold(userId, new Map(), commands, emptyTableIndex(commands))
   if (result.rejected.length) throw new Error(`seed fold refused: ${JSON.stringify(result.rejected[0])}`)
   return [...result.writes.values()]
 }

@@ -24,6 +24,7 @@ import { decodeCommand, encodeCommand, type Command } from '../../shared/schemas
 import { ReservationCreateBody } from '../../shared/schemas/reservation.ts'
 import { reservationBody, seedItems } from '../lib/seed.ts'
 import { handMarshall, lpDecode, lpEncode } from './codecs.ts'
+import { emptyTableIndex } from '../../shared/domain/loads.ts'
 
 const body = reservationBody(42)
 const bodyJson = JSON.stringify(body)
@@ -91,8 +92,8 @@ group('command decode', () => {
 
 group('updater fold of a 500-command batch', () => {
   summary(() => {
-    bench('fold: 1 user × 500 commands', () => { for (const [u, c] of oneUser) do_not_optimize(fold(u, new Map(), c)) })
-    bench('fold: 100 users × 5 commands', () => { for (const [u, c] of manyUsers) do_not_optimize(fold(u, new Map(), c)) })
+    bench('fold: 1 user × 500 commands', () => { for (const [u, c] of oneUser) do_not_optimize(fold(u, new Map(), c, emptyTableIndex(c))) })
+    bench('fold: 100 users × 5 commands', () => { for (const [u, c] of manyUsers) do_not_optimize(fold(u, new Map(), c, emptyTableIndex(c))) })
     bench('decode the 500 commands (JSON + check) for scale', () => { for (const j of oneUserJson) do_not_optimize(decodeCommand(j)) })
   })
 })

@@ -4,6 +4,7 @@ import { StatusEventCheck } from '../schemas/status-event.ts'
 import { fold, type FoldCommand } from './fold.ts'
 import { FoldItem, type ReservationItem, type SettingsItem, type ShareItem, type TripItem } from './items.ts'
 import { reservationSk, settingsSk, shareSk, tripSk } from './keys.ts'
+import { emptyLiveIndex } from './loads.ts'
 import { commandFactory, FakeTable, flight, T0, USER } from './test-fixtures.ts'
 
 const itemCheck = TypeCompiler.Compile(FoldItem)
@@ -17,13 +18,15 @@ function setup() {
   const res = (id: string) => structuredClone(table.items.get(reservationSk(id))) as ReservationItem
   const trip = (id: string) => structuredClone(table.items.get(tripSk(id))) as TripItem
   const share = (tripId: string, grantee: string) => structuredClone(table.items.get(shareSk(tripId, grantee))) as ShareItem
+  /** Ids of the trip's reservations as the `live` index lists them (sorted). */
+  const live = (tripId: string) => table.live(`R#${tripId}#`).map((i) => (i as ReservationItem).id).sort()
   const run = (...commands: FoldCommand[]) => {
     const result = table.run(commands)
     for (const item of result.writes.values()) expect(itemCheck.Errors(item).First()).toBeUndefined()
     for (const event of result.events) expect(StatusEventCheck.Check(event)).toBe(true)
     return result
   }
-  return { ...f, table, res, trip, share, run }
+  return { ...f, table, res, trip, share, live, run }
 }
 
 describe('reservation.create', () => {
@@ -49,15 +52,17 @@ describe('reservation.create', () => {
       gsi2pk: `R#${id}`,
       gsi3pk: `T#${UNASSIGNED}`,
       gsi3sk: `2030-02-01T08:00:00.000Z#${id}`,
+      lsi1sk: `R#${UNASSIGNED}#${id}`,
     })
+    expect('members' in trip(UNASSIGNED)).toBe(false)
     expect(trip(UNASSIGNED)).toMatchObject({
       unassigned: true,
       name: 'Unassigned',
       status: 'active',
       startsAt: '2030-02-01T08:00:00.000Z',
       endsAt: '2030-02-01T16:00:00.000Z',
-      members: { [id]: { startsAt: '2030-02-01T08:00:00.000Z', endsAt: '2030-02-01T16:00:00.000Z' } },
       gsi3pk: `T#${UNASSIGNED}`,
+      lsi1sk: `T#${UNASSIGNED}`,
       gsi3sk: '#TRIP',
       gsi4pk: 'END#2030-02-01',
       gsi4sk: `2030-02-01T16:00:00.000Z#alice#${UNASSIGNED}`,
@@ -70,7 +75,7 @@ describe('reservation.create', () => {
   })
 
   test('into an own trip: widens the trip span', () => {
-    const { cmd, nextId, run, trip } = setup()
+    const { cmd, nextId, run, trip, live } = setup()
     const tripId = nextId()
     const [a, b] = [nextId(), nextId()]
     run(
@@ -79,7 +84,7 @@ describe('reservation.create', () => {
       cmd('reservation.create', { reservationId: b, ...flight, type: 'hotel', startsAt: '2030-02-01T18:00Z', endsAt: '2030-02-05T10:00Z', tripId }),
     )
     expect(trip(tripId)).toMatchObject({ startsAt: '2030-02-01T08:00:00.000Z', endsAt: '2030-02-05T10:00:00.000Z', gsi4pk: 'END#2030-02-05' })
-    expect(Object.keys(trip(tripId).members).sort()).toEqual([a, b].sort())
+    expect(live(tripId)).toEqual([a, b].sort())
   })
 
   test('impossible creates are rejected and change nothing', () => {
@@ -180,20 +185,23 @@ describe('reservation.update (patch)', () => {
   })
 
   test('moving between trips updates gsi3pk and both trips; null moves back to Unassigned', () => {
-    const { cmd, nextId, run, res, trip, id } = created()
+    const { cmd, nextId, run, res, trip, live, id } = created()
     const tripId = nextId()
     const out = run(cmd('trip.create', { tripId, name: 'MTL' }), cmd('reservation.update', { reservationId: id, patch: { tripId } }))
     expect(out.events).toEqual([])
     expect(res(id)).toMatchObject({ tripId, gsi3pk: `T#${tripId}` })
     expect(res(id).history[0]!.changes).toEqual({ tripId: { from: UNASSIGNED, to: tripId } })
-    expect(trip(tripId)).toMatchObject({ members: { [id]: expect.anything() }, endsAt: '2030-02-01T16:00:00.000Z' })
-    expect(trip(UNASSIGNED).members).toEqual({})
+    expect(trip(tripId)).toMatchObject({ startsAt: '2030-02-01T08:00:00.000Z', endsAt: '2030-02-01T16:00:00.000Z' })
+    expect(live(tripId)).toEqual([id])
+    expect(live(UNASSIGNED)).toEqual([])
     expect(trip(UNASSIGNED).endsAt).toBeUndefined()
     expect(trip(UNASSIGNED).gsi4pk).toBeUndefined()
     run(cmd('reservation.update', { reservationId: id, patch: { tripId: null } }))
     expect(res(id).tripId).toBe(UNASSIGNED)
-    expect(trip(tripId).members).toEqual({})
-    expect(Object.keys(trip(UNASSIGNED).members)).toEqual([id])
+    expect(live(tripId)).toEqual([])
+    expect(trip(tripId).endsAt).toBeUndefined()
+    expect(live(UNASSIGNED)).toEqual([id])
+    expect(trip(UNASSIGNED).endsAt).toBe('2030-02-01T16:00:00.000Z')
   })
 
   test('unknown reservation, removed trip target', () => {
@@ -219,11 +227,12 @@ describe('agency updates', () => {
   }
 
   test('cancelled: status cancelled, leaves the trip span, stays in byTrip', () => {
-    const { run, res, trip, id, agency } = agencyReservation()
+    const { run, res, trip, live, id, agency } = agencyReservation()
     const out = run(agency({ change: 'cancelled' }))
     expect(out.events[0]).toMatchObject({ change: 'cancelled', status: 'cancelled', previous: { status: 'active' } })
-    expect(res(id)).toMatchObject({ status: 'cancelled', gsi3pk: `T#${UNASSIGNED}`, gsi2pk: `R#${id}` })
-    expect(trip(UNASSIGNED).members).toEqual({})
+    expect(res(id)).toMatchObject({ status: 'cancelled', gsi3pk: `T#${UNASSIGNED}`, gsi2pk: `R#${id}`, lsi1sk: `R#${UNASSIGNED}#${id}` })
+    expect(live(UNASSIGNED)).toEqual([id]) // still the trip's, out of its span
+    expect(trip(UNASSIGNED).endsAt).toBeUndefined()
     expect(trip(UNASSIGNED).gsi4pk).toBeUndefined()
   })
 
@@ -267,7 +276,7 @@ describe('agency updates', () => {
 
 describe('reservation.remove', () => {
   test('tombstone: status removed, out of every index and the trip, removed event; later commands rejected', () => {
-    const { cmd, nextId, run, res, trip } = setup()
+    const { cmd, nextId, run, res, trip, live } = setup()
     const id = nextId()
     run(cmd('reservation.create', { reservationId: id, ...flight }))
     const out = run(cmd('reservation.remove', { reservationId: id }))
@@ -277,7 +286,9 @@ describe('reservation.remove', () => {
     expect(r.gsi2pk).toBeUndefined()
     expect(r.gsi3pk).toBeUndefined()
     expect(r.gsi3sk).toBeUndefined()
-    expect(trip(UNASSIGNED).members).toEqual({})
+    expect(r.lsi1sk).toBeUndefined()
+    expect(live(UNASSIGNED)).toEqual([])
+    expect(trip(UNASSIGNED).endsAt).toBeUndefined()
     const again = run(cmd('reservation.remove', { reservationId: id }), cmd('reservation.update', { reservationId: id, patch: { title: 'x' } }))
     expect(again.rejected.map((x) => x.code)).toEqual(['reservation_removed', 'reservation_removed'])
   })
@@ -381,8 +392,8 @@ describe('trips', () => {
     expect(share(tripId, 'bob')).toMatchObject({ deleted: false, gsi1pk: 'G#bob', role: 'full' })
   })
 
-  test('remove: members move to Unassigned, trip and shares tombstoned, no status event', () => {
-    const { cmd, nextId, run, res, trip, share, tripId, a, b } = tripWithShare()
+  test('remove: its reservations move to Unassigned, trip and shares tombstoned, no status event', () => {
+    const { cmd, nextId, run, res, trip, share, live, tripId, a, b } = tripWithShare()
     const c = nextId()
     run(cmd('reservation.create', { reservationId: c, ...flight, tripId, agencyId: 'acme' }))
     run(cmd('reservation.agency-update', { agencyId: 'acme', reservationId: c, change: 'cancelled' }))
@@ -392,9 +403,10 @@ describe('trips', () => {
     expect(out.events).toEqual([])
     for (const id of [a, b, c]) expect(res(id)).toMatchObject({ tripId: UNASSIGNED, gsi3pk: `T#${UNASSIGNED}`, lastOffset: removal.offset })
     expect(trip(tripId)).toMatchObject({ deleted: true, status: 'removed' })
-    for (const attr of ['gsi3pk', 'gsi4pk', 'startsAt', 'endsAt']) expect(attr in trip(tripId)).toBe(false)
+    for (const attr of ['gsi3pk', 'gsi4pk', 'lsi1sk', 'startsAt', 'endsAt']) expect(attr in trip(tripId)).toBe(false)
     expect(share(tripId, 'bob')).toMatchObject({ deleted: true })
-    expect(Object.keys(trip(UNASSIGNED).members).sort()).toEqual([a, b].sort())
+    expect(live(tripId)).toEqual([])
+    expect(live(UNASSIGNED)).toEqual([a, b, c].sort()) // the cancelled one too
     expect(trip(UNASSIGNED).endsAt).toBe('2030-02-04T08:00:00.000Z')
     const after = run(cmd('trip.update', { tripId, patch: { name: 'x' } }), cmd('trip.remove', { tripId }), cmd('trip.remove', { tripId: UNASSIGNED }))
     expect(after.rejected.map((r) => r.code)).toEqual(['trip_not_found', 'trip_not_found', 'trip_unassigned'])
@@ -452,7 +464,7 @@ test('settings.put replaces the settings record', () => {
 })
 
 test('commands for several items interleave in offset order (last change wins per item)', () => {
-  const { cmd, nextId, run, res, trip } = setup()
+  const { cmd, nextId, run, res, trip, live } = setup()
   const [x, y, tripId] = [nextId(), nextId(), nextId()]
   run(
     cmd('reservation.create', { reservationId: x, ...flight }),
@@ -466,9 +478,9 @@ test('commands for several items interleave in offset order (last change wins pe
   )
   expect(res(x)).toMatchObject({ title: 'three', tripId, version: 4 })
   expect(res(y).tripId).toBe(UNASSIGNED)
-  expect(trip(tripId)).toMatchObject({ name: 'T2', members: { [x]: expect.anything() } })
-  expect(Object.keys(trip(tripId).members)).toEqual([x])
-  expect(Object.keys(trip(UNASSIGNED).members)).toEqual([y])
+  expect(trip(tripId)).toMatchObject({ name: 'T2', startsAt: '2030-02-01T08:00:00.000Z' })
+  expect(live(tripId)).toEqual([x])
+  expect(live(UNASSIGNED)).toEqual([y])
 })
 
 describe('replay and idempotency', () => {
@@ -555,7 +567,8 @@ describe('replay and idempotency', () => {
         const reference = new FakeTable()
         const ref = reference.run(commands)
         const table = new FakeTable()
-        const out = fold(USER, table.load(commands), commands)
+        const loaded = table.load(commands)
+        const out = fold(USER, loaded.items, commands, loaded.index)
         // BatchWriteItem wrote only some items, then the updater died.
         let i = 0
         table.write(out.writes, () => i++ % 2 === keep)
@@ -592,7 +605,7 @@ describe('replay and idempotency', () => {
     table.run(commands.slice(0, 5))
     const loaded = table.load(commands.slice(5))
     const copy = structuredClone(loaded)
-    fold(USER, loaded, commands.slice(5))
+    fold(USER, loaded.items, commands.slice(5), loaded.index)
     expect(loaded).toEqual(copy)
   })
 })
@@ -603,6 +616,6 @@ test('an Unassigned trip that was not loaded is never created over the stored on
   const id = nextId()
   table.run([cmd('reservation.create', { reservationId: id, ...flight })])
   const stray = new Map([[reservationSk(id), table.items.get(reservationSk(id))!]])
-  const out = fold(USER, stray, [cmd('trip.create', { tripId: nextId(), name: 'x' })])
+  const out = fold(USER, stray, [cmd('trip.create', { tripId: nextId(), name: 'x' })], { ...emptyLiveIndex(), liveTrips: 1 })
   expect(out.writes.has(tripSk(UNASSIGNED))).toBe(false)
 })

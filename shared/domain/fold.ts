@@ -1,6 +1,6 @@
 import type { Command, CommandOf } from '../schemas/command.ts'
 import { checkAgencyUpdate } from '../schemas/reservation.ts'
-import type { StatusEvent } from '../schemas/status-event.ts'
+import type { ReservationStatus, StatusEvent } from '../schemas/status-event.ts'
 import { checkTimes, normalizeInstant } from '../schemas/times.ts'
 import { deepEqual } from './equal.ts'
 import {
@@ -19,10 +19,12 @@ import {
   type ReservationItem,
   type ShareItem,
   type TripItem,
+  type TripReservationState,
 } from './items.ts'
-import { followUpKeys, loadsFor, planLoads } from './loads.ts'
+import type { LiveIndex } from './loads.ts'
 import { isUnassignedTripId, reservationSk, settingsSk, shareSk, tripSk, unassignedTripId, userPk } from './keys.ts'
-import { netChange, statusEvent, type EventCause } from './net-change.ts'
+import { LIMIT_CODES, LIMITS, type LimitCode } from './limits.ts'
+import { netChange, rejectedEvent, statusEvent, type EventCause } from './net-change.ts'
 import type { RejectCode, Rejection } from './rejections.ts'
 
 /**
@@ -47,8 +49,17 @@ import type { RejectCode, Rejection } from './rejections.ts'
  * a replay cannot apply what the first run refused.
  *
  * Versions: +1 per command applied to an item. A trip's derived fields
- * (members, span, status, byEndDay keys) follow its reservations without
- * a version bump, so they come out the same however commands are batched.
+ * (span, status, byEndDay keys) follow its reservations without a version
+ * bump, so they come out the same however commands are batched. They are
+ * derived from the trip's live reservations: the `live` index rows the
+ * updater read (LiveIndex) merged with the reservations in hand.
+ *
+ * Limits (limits.ts) are checked against the state as it stood at each
+ * command: the index's rows and counts, corrected by the items in hand
+ * (taken back through their history where an earlier attempt of this batch
+ * wrote them at a later offset), so a replay decides as the first run did.
+ * A command that would break one is a rejection; a reservation command
+ * refused so also emits a `rejected` status event the user hears of.
  */
 
 export interface FoldCommand {
@@ -79,11 +90,26 @@ class Refused {
   constructor(
     readonly code: RejectCode,
     readonly reason: string,
+    /** For a reservation command refused for a limit: the event that tells the user. */
+    readonly event?: StatusEvent,
   ) {}
 }
 
 const refuse = (code: RejectCode, reason: string): never => {
   throw new Refused(code, reason)
+}
+
+/** Refuses a command for a limit; a reservation command also tells its user (`rejected` event). */
+const refuseLimit = (code: LimitCode, reason: string, event?: (rejection: { code: LimitCode; reason: string }) => StatusEvent): never => {
+  throw new Refused(code, reason, event?.({ code, reason }))
+}
+
+/** Refuses moving `incoming` reservations into a trip that would then hold more than the limit. */
+function checkTripRoom(b: UserBatch, tripId: string, incoming: number, ctx: Ctx, event?: (rejection: { code: LimitCode; reason: string }) => StatusEvent) {
+  const held = b.tripCount(tripId, ctx)
+  if (held + incoming <= LIMITS.reservationsPerTrip) return
+  const what = isUnassignedTripId(tripId) ? 'the Unassigned trip' : `trip ${tripId}`
+  refuseLimit(LIMIT_CODES.reservationsPerTrip, `${what} holds ${held} reservations, at most ${LIMITS.reservationsPerTrip} allowed`, event)
 }
 
 const NOTIFIED_FIELDS = ['status', 'startsAt', 'endsAt', 'title', 'type', 'places'] as const
@@ -96,12 +122,68 @@ class UserBatch {
 
   constructor(
     readonly userId: string,
-    loaded: ReadonlyMap<string, FoldItem>,
-    /** Keys the updater was asked to load: absent ones are known not to exist. */
-    readonly requested: ReadonlySet<string>,
+    /** The items as stored, as loaded. */
+    readonly loaded: ReadonlyMap<string, FoldItem>,
+    /** The index rows and counts read, and the keys the updater was asked to load (absent ones are known not to exist). */
+    readonly index: LiveIndex,
+    /** Offset of each command of the batch, by command id. */
+    readonly offsetOf: ReadonlyMap<string, number>,
   ) {
     this.items = new Map(loaded)
     this.pk = userPk(userId)
+  }
+
+  /**
+   * A reservation in hand as it stood just before `ctx.offset` (its trip and status), or
+   * undefined if it was not live then. An item that an earlier attempt of this batch wrote at a
+   * later offset is taken back through its history; one created by a later command of the batch
+   * did not exist yet. (History keeps HISTORY_LIMIT entries: enough for any batch but a flood
+   * of changes to one reservation, which then counts as it stands.)
+   */
+  asOf(r: ReservationItem, ctx: Ctx): { tripId: string; status: ReservationStatus } | undefined {
+    if (r.lastOffset < ctx.offset) return r.deleted || r.status === 'removed' ? undefined : { tripId: r.tripId, status: r.status }
+    const createdAt = r.createdBy === undefined ? undefined : this.offsetOf.get(r.createdBy)
+    if (createdAt !== undefined && createdAt >= ctx.offset) return undefined
+    let { tripId, status } = r
+    for (let i = r.history.length - 1; i >= 0 && r.history[i]!.offset >= ctx.offset; i--) {
+      const changes = r.history[i]!.changes
+      if (Object.hasOwn(changes, 'tripId')) tripId = changes.tripId!.from as string
+      if (Object.hasOwn(changes, 'status')) status = changes.status!.from as ReservationStatus
+    }
+    return status === 'removed' ? undefined : { tripId, status }
+  }
+
+  /** Live reservations of a trip at `ctx.offset`: its index rows not in hand, and those in hand. */
+  tripCount(tripId: string, ctx: Ctx) {
+    let n = 0
+    for (const row of this.index.tripReservations.get(tripId) ?? []) if (!this.items.has(row.sk)) n++
+    for (const item of this.items.values()) if (isReservation(item) && this.asOf(item, ctx)?.tripId === tripId) n++
+    return n
+  }
+
+  /** The user's active reservations at `ctx.offset`: the index count, with the items in hand counted as they stood. */
+  activeCount(ctx: Ctx) {
+    let n = this.index.activeReservations ?? 0
+    for (const [sk, item] of this.items) {
+      if (!isReservation(item)) continue
+      const stored = this.loaded.get(sk)
+      if (isReservation(stored) && !stored.deleted && stored.status === 'active') n--
+      if (this.asOf(item, ctx)?.status === 'active') n++
+    }
+    return n
+  }
+
+  /** The user's live trips at `ctx.offset`, the Unassigned trip not counted. */
+  tripsCount(ctx: Ctx) {
+    let n = this.index.liveTrips ?? 0
+    for (const [sk, item] of this.items) {
+      if (!isTrip(item)) continue
+      const stored = this.loaded.get(sk)
+      if (isTrip(stored) && !stored.deleted) n-- // the index counted it (the Unassigned trip too)
+      const liveThen = item.createdOffset < ctx.offset && (!item.deleted || item.lastOffset > ctx.offset)
+      if (!item.unassigned && liveThen) n++
+    }
+    return n
   }
 
   get unassignedId() {
@@ -160,7 +242,7 @@ class UserBatch {
    */
   ensureUnassigned(tripId: string) {
     const sk = tripSk(tripId)
-    if (tripId !== this.unassignedId || this.items.has(sk) || !this.requested.has(sk)) return
+    if (tripId !== this.unassignedId || this.items.has(sk) || !this.index.requested.has(sk)) return
     const trip: TripItem = {
       pk: this.pk,
       sk: tripSk(tripId),
@@ -171,7 +253,6 @@ class UserBatch {
       createdOffset: 0,
       unassigned: true,
       status: 'active',
-      members: {},
       shares: {},
       version: 1,
       lastOffset: 0,
@@ -228,6 +309,14 @@ function applyReservationCreate(b: UserBatch, { payload: p }: CommandOf<'reserva
   const span = times(p.startsAt, p.endsAt)
   const tripId = p.tripId ?? b.unassignedId
   if (!b.canHold(tripId, ctx)) refuse('trip_not_found', `trip ${tripId} not found`)
+  // It does not exist: the event says 'removed' and carries what was asked for.
+  const current = { status: 'removed' as const, ...span, title: p.title, type: p.type, places: p.places }
+  const tell = (rejection: { code: LimitCode; reason: string }) =>
+    rejectedEvent({ reservationId: p.reservationId, userId: b.userId, tripId, current }, rejection, ctx)
+  checkTripRoom(b, tripId, 1, ctx, tell)
+  const active = b.activeCount(ctx)
+  if (active >= LIMITS.activeReservationsPerUser)
+    refuseLimit(LIMIT_CODES.activeReservationsPerUser, `${active} active reservations, at most ${LIMITS.activeReservationsPerUser} allowed`, tell)
   const r: ReservationItem = compact({
     pk: b.pk,
     sk: reservationSk(p.reservationId),
@@ -263,6 +352,7 @@ function applyReservationUpdate(b: UserBatch, { payload: p }: CommandOf<'reserva
   const span = times(patch.startsAt ?? r.startsAt, patch.endsAt ?? r.endsAt)
   const tripId = patch.tripId === undefined ? r.tripId : (patch.tripId ?? b.unassignedId)
   if (tripId !== r.tripId && !b.canHold(tripId, ctx)) refuse('trip_not_found', `trip ${tripId} not found`)
+  if (tripId !== r.tripId) checkTripRoom(b, tripId, 1, ctx, (rejection) => rejectedEvent({ reservationId: r.id, userId: b.userId, tripId: r.tripId, current: r }, rejection, ctx))
   // `null` clears an optional field: undefined here, dropped by compact.
   const orKeep = <K extends 'trackingRef' | 'agencyId' | 'price' | 'notes'>(k: K) =>
     patch[k] === undefined ? r[k] : (patch[k] ?? undefined)
@@ -320,6 +410,8 @@ function applyTripCreate(b: UserBatch, command: CommandOf<'trip.create'>, ctx: C
     if (b.replayOf(existing, ctx) || b.resentCreate(existing, ctx)) return
     refuse('trip_exists', `trip ${p.tripId} exists`)
   }
+  const trips = b.tripsCount(ctx)
+  if (trips >= LIMITS.tripsPerUser) refuseLimit(LIMIT_CODES.tripsPerUser, `${trips} trips, at most ${LIMITS.tripsPerUser} allowed`)
   const trip: TripItem = compact({
     pk: b.pk,
     sk: tripSk(p.tripId),
@@ -332,7 +424,6 @@ function applyTripCreate(b: UserBatch, command: CommandOf<'trip.create'>, ctx: C
     createdBy: ctx.commandId,
     unassigned: false,
     status: 'active' as const,
-    members: {},
     shares: {},
     version: 1,
     lastOffset: ctx.offset,
@@ -369,8 +460,10 @@ function applyTripUpdate(b: UserBatch, { payload: p }: CommandOf<'trip.update'>,
 function applyTripRemove(b: UserBatch, { payload: p }: CommandOf<'trip.remove'>, ctx: Ctx) {
   notUnassigned(p.tripId)
   const trip = ownTrip(b, p.tripId, ctx)
-  // The tombstone keeps `members` and `shares` as they were: a replay loads
-  // them by key and finishes moving what a crash left behind.
+  // Refused rather than overfilling Unassigned: the user moves or removes some first. A replay
+  // (the tombstone written) finishes the moves: the reservations still in the trip are found
+  // through the index, and the tombstone keeps `shares` as they were.
+  if (trip) checkTripRoom(b, b.unassignedId, b.tripCount(p.tripId, ctx), ctx)
   if (trip) b.items.set(trip.sk, b.bump({ ...trip, deleted: true }, ctx))
   for (const r of b.pending(isReservation, p.tripId, ctx)) b.changeReservation(r, { tripId: b.unassignedId }, ctx)
   for (const share of b.pending(isShare, p.tripId, ctx))
@@ -381,6 +474,9 @@ function applySharePut(b: UserBatch, { payload: p }: CommandOf<'trip.share.put'>
   notUnassigned(p.tripId)
   if (p.granteeId === b.userId) refuse('share_self', 'a trip cannot be shared with its owner')
   const trip = ownTrip(b, p.tripId, ctx)
+  const shares = trip ? Object.keys(trip.shares).length : 0
+  if (trip && !Object.hasOwn(trip.shares, p.granteeId) && shares >= LIMITS.sharesPerTrip)
+    refuseLimit(LIMIT_CODES.sharesPerTrip, `trip ${p.tripId} is shared with ${shares} users, at most ${LIMITS.sharesPerTrip} allowed`)
   if (trip) b.items.set(trip.sk, b.bump({ ...trip, shares: { ...trip.shares, [p.granteeId]: p.role } }, ctx))
   const sk = shareSk(p.tripId, p.granteeId)
   const existing = b.items.get(sk)
@@ -479,42 +575,40 @@ function apply(b: UserBatch, command: Command, ctx: Ctx) {
 }
 
 /**
- * Brings every loaded live trip's `members` in line with the reservations
- * in hand and recomputes its derived fields. Trips loaded whole (a `trip`
- * load) also drop members that no longer exist. Removed trips keep their
- * frozen maps.
+ * Recomputes the derived fields of every trip in hand: from its index rows (reservations not in
+ * hand) and the reservations in hand, for each trip whose rows were read; a trip whose rows were
+ * not read (none of its reservations can have changed) keeps its stored span.
  */
-function syncTrips(b: UserBatch, wholeTrips: ReadonlySet<string>) {
+function syncTrips(b: UserBatch) {
   const reservations = [...b.items.values()].filter(isReservation)
   // After a half-written batch the Unassigned trip may be missing while a
   // reservation written in it is skipped: create it then.
   for (const r of reservations) if (!r.deleted) b.ensureUnassigned(r.tripId)
   for (const item of [...b.items.values()]) {
     if (!isTrip(item)) continue
-    if (item.deleted) {
+    const rows = b.index.tripReservations.get(item.id)
+    if (item.deleted || !rows) {
       b.items.set(item.sk, deriveTrip(item))
       continue
     }
-    const members = { ...item.members }
-    for (const r of reservations) {
-      if (r.tripId === item.id && r.status === 'active' && !r.deleted) members[r.id] = { startsAt: r.startsAt, endsAt: r.endsAt }
-      else delete members[r.id]
-    }
-    if (wholeTrips.has(item.id)) for (const id of Object.keys(members)) if (!b.reservation(id)) delete members[id]
-    b.items.set(item.sk, deriveTrip({ ...item, members }))
+    const live: TripReservationState[] = rows.filter((row) => !b.items.has(row.sk))
+    for (const r of reservations) if (r.tripId === item.id && !r.deleted && r.status !== 'removed') live.push(r)
+    b.items.set(item.sk, deriveTrip(item, live))
   }
 }
 
-export function fold(userId: string, items: ReadonlyMap<string, FoldItem>, commands: readonly FoldCommand[]): FoldResult {
-  const plan = planLoads(commands.map((c) => c.command))
-  const b = new UserBatch(userId, items, new Set([...plan.keys, ...followUpKeys(plan, items)]))
+/**
+ * `items` and `index` are what the updater read for these commands (loads.ts: planLoads, then
+ * nextLoads until empty); the fold reads nothing itself.
+ */
+export function fold(userId: string, items: ReadonlyMap<string, FoldItem>, commands: readonly FoldCommand[], index: LiveIndex): FoldResult {
+  const b = new UserBatch(userId, items, index, new Map(commands.map((c) => [c.command.id, c.offset])))
   const rejected: Rejection[] = []
+  const rejectedEvents: StatusEvent[] = []
   const byOffset = new Map<number, Command>()
-  const wholeTrips = new Set<string>()
 
   for (const { offset, command } of commands) {
     byOffset.set(offset, command)
-    for (const load of loadsFor(command)) if (load.kind === 'trip') wholeTrips.add(load.tripId)
     const ctx: Ctx = { offset, commandId: command.id, at: command.acceptedAt }
     try {
       if (command.userId !== userId) refuse('wrong_user', `command for user ${command.userId} folded for ${userId}`)
@@ -522,12 +616,13 @@ export function fold(userId: string, items: ReadonlyMap<string, FoldItem>, comma
     } catch (error) {
       if (!(error instanceof Refused)) throw error
       rejected.push({ offset, commandId: command.id, code: error.code, reason: error.reason })
+      if (error.event) rejectedEvents.push(error.event)
     }
   }
 
-  syncTrips(b, wholeTrips)
+  syncTrips(b)
 
-  const events: StatusEvent[] = []
+  const events: StatusEvent[] = [...rejectedEvents]
   for (const [sk, after] of b.items) {
     if (!isReservation(after)) continue
     const loaded = items.get(sk)

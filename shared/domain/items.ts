@@ -10,6 +10,8 @@ import {
   endDayGsiSk,
   granteeGsiPk,
   granteeGsiSk,
+  liveReservationLsiSk,
+  liveTripLsiSk,
   reservationGsiPk,
   reservationTripGsiSk,
   shareTripGsiSk,
@@ -94,6 +96,8 @@ export const ReservationItem = Type.Object(
     gsi2pk: Type.Optional(Type.String()),
     gsi3pk: Type.Optional(Type.String()),
     gsi3sk: Type.Optional(Type.String()),
+    /** `live` local index: R#<tripId>#<id> while not removed. */
+    lsi1sk: Type.Optional(Type.String()),
   },
   closed,
 )
@@ -102,9 +106,6 @@ export type ReservationItem = Static<typeof ReservationItem>
 export const TRIP_STATUSES = ['active', 'finished', 'removed'] as const
 export const TripStatus = Type.Union(TRIP_STATUSES.map((s) => Type.Literal(s)))
 export type TripStatus = Static<typeof TripStatus>
-
-export const Span = Type.Object({ startsAt: Iso, endsAt: Iso }, closed)
-export type Span = Static<typeof Span>
 
 export const TripItem = Type.Object(
   {
@@ -121,15 +122,14 @@ export const TripItem = Type.Object(
     createdBy: Type.Optional(Id),
     /** The owner's Unassigned trip: cannot be renamed, removed or shared. */
     unassigned: Type.Boolean(),
-    /** Derived (deriveTrip): removed if deleted; finished once finished with no active member left. */
+    /** Derived (deriveTrip): removed if deleted; finished once finished with no active reservation left. */
     status: TripStatus,
-    /** Derived: min start / max end of the active members; absent when none. */
+    /** Derived: min start / max end of its active reservations; absent when none. The fold
+     * finds them through the `live` index (no map of them here: an item must not grow with
+     * a user's data). */
     startsAt: Type.Optional(Iso),
     endsAt: Type.Optional(Iso),
-    /** Active reservations and their times, kept by the fold so the trip's
-     * span is right without loading every reservation. */
-    members: Type.Record(Type.String(), Span),
-    /** granteeId -> role: the byTrip Query alone authorizes a reader. */
+    /** granteeId -> role: the byTrip Query alone authorizes a reader. Bounded by LIMITS.sharesPerTrip. */
     shares: Type.Record(Type.String(), ShareRole),
     /** acceptedAt of the last trip.finish applied. */
     finishedAt: Type.Optional(Ms),
@@ -137,6 +137,8 @@ export const TripItem = Type.Object(
     gsi3sk: Type.Optional(Type.String()),
     gsi4pk: Type.Optional(Type.String()),
     gsi4sk: Type.Optional(Type.String()),
+    /** `live` local index: T#<id> while not removed. */
+    lsi1sk: Type.Optional(Type.String()),
   },
   closed,
 )
@@ -223,7 +225,7 @@ export function compact<T extends object>(value: T): T {
   return out as T
 }
 
-const INDEX_ATTRIBUTES = ['gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi3pk', 'gsi3sk', 'gsi4pk', 'gsi4sk'] as const
+const INDEX_ATTRIBUTES = ['gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi3pk', 'gsi3sk', 'gsi4pk', 'gsi4sk', 'lsi1sk'] as const
 function withoutIndexes<T extends object>(item: T): T {
   const out: Record<string, unknown> = { ...(item as Record<string, unknown>) }
   for (const a of INDEX_ATTRIBUTES) delete out[a]
@@ -239,6 +241,7 @@ export function withReservationIndexes(r: ReservationItem): ReservationItem {
     gsi2pk: reservationGsiPk(r.id),
     gsi3pk: tripGsiPk(r.tripId),
     gsi3sk: reservationTripGsiSk(r.startsAt, r.id),
+    lsi1sk: liveReservationLsiSk(r.tripId, r.id),
   }
 }
 
@@ -254,24 +257,32 @@ export function withShareIndexes(s: ShareItem): ShareItem {
   }
 }
 
+/** What a trip's derived fields follow: one of its live reservations (an index row or an item). */
+export interface TripReservationState {
+  startsAt: string
+  endsAt: string
+  status: ReservationStatus
+}
+
 /**
- * Recomputes a trip's derived fields from its own state and `members`:
- * span, status and index attributes. A pure function of the stored
- * fields, so it gives the same result however commands were batched.
+ * Recomputes a trip's derived fields (span, status, index attributes) from its own state and
+ * its live reservations. A pure function of them, so it gives the same result however commands
+ * were batched. Without `reservations` the stored span is kept (the batch changed none of them).
  */
-export function deriveTrip(trip: TripItem): TripItem {
+export function deriveTrip(trip: TripItem, reservations?: Iterable<TripReservationState>): TripItem {
   const bare = withoutIndexes(trip)
   delete bare.startsAt
   delete bare.endsAt
   if (trip.deleted) return { ...bare, status: 'removed' }
-  let startsAt: string | undefined
-  let endsAt: string | undefined
-  for (const span of Object.values(trip.members)) {
-    if (startsAt === undefined || span.startsAt < startsAt) startsAt = span.startsAt
-    if (endsAt === undefined || span.endsAt > endsAt) endsAt = span.endsAt
+  let startsAt = reservations ? undefined : trip.startsAt
+  let endsAt = reservations ? undefined : trip.endsAt
+  for (const r of reservations ?? []) {
+    if (r.status !== 'active') continue
+    if (startsAt === undefined || r.startsAt < startsAt) startsAt = r.startsAt
+    if (endsAt === undefined || r.endsAt > endsAt) endsAt = r.endsAt
   }
   const status: TripStatus = endsAt === undefined && trip.finishedAt !== undefined && !trip.unassigned ? 'finished' : 'active'
-  const derived: TripItem = { ...bare, status, gsi3pk: tripGsiPk(trip.id), gsi3sk: TRIP_GSI_SK }
+  const derived: TripItem = { ...bare, status, gsi3pk: tripGsiPk(trip.id), gsi3sk: TRIP_GSI_SK, lsi1sk: liveTripLsiSk(trip.id) }
   if (startsAt === undefined || endsAt === undefined) return derived
   return {
     ...derived,

@@ -44,3 +44,14 @@ test('GSI names and attributes', () => {
   expect(K.GSI.byTrip.pk).toBe('gsi3pk')
   expect(K.GSI.byEndDay.pk).toBe('gsi4pk')
 })
+
+test('live local index keys: reservations by trip, trips, and a trip prefix that stops at the id', () => {
+  expect(K.LSI.live).toEqual({ name: 'live', pk: 'pk', sk: 'lsi1sk' })
+  expect(K.liveReservationLsiSk('T1', 'R1')).toBe('R#T1#R1')
+  expect(K.liveTripLsiSk('T1')).toBe('T#T1')
+  expect(K.tripReservationsLsiPrefix('T1')).toBe('R#T1#')
+  expect(K.liveReservationLsiSk('T1', 'R1').startsWith(K.tripReservationsLsiPrefix('T1'))).toBe(true)
+  expect(K.liveReservationLsiSk('T10', 'R1').startsWith(K.tripReservationsLsiPrefix('T1'))).toBe(false)
+  expect(K.liveReservationLsiSk('T1', 'R1').startsWith(K.LIVE_RESERVATIONS_PREFIX)).toBe(true)
+  expect(K.liveTripLsiSk('T1').startsWith(K.LIVE_TRIPS_PREFIX)).toBe(true)
+})

@@ -67,12 +67,13 @@ export const GSI = {
  * (DESIGN rule 8). Sparse like the GSIs: `lsi1sk` is present only while the item is live.
  *   reservation, not removed: `R#<tripId>#<reservationId>`
  *   trip, not removed:        `T#<tripId>` (the Unassigned trip too)
- * Projection: keys plus startsAt, endsAt and status (LIVE_PROJECTION).
+ * Projection: keys plus startsAt, endsAt, status (a trip's span and the counts) and lastOffset (a
+ * replay finds the reservations an earlier attempt of its batch already moved or finished).
  */
 export const LSI = {
   live: { name: 'live', pk: 'pk', sk: 'lsi1sk' },
 } as const
-export const LIVE_PROJECTION = ['startsAt', 'endsAt', 'status'] as const
+export const LIVE_PROJECTION = ['startsAt', 'endsAt', 'status', 'lastOffset'] as const
 export const LIVE_RESERVATIONS_PREFIX = 'R#'
 export const LIVE_TRIPS_PREFIX = 'T#'
 export const liveReservationLsiSk = (tripId: string, reservationId: string) => `${LIVE_RESERVATIONS_PREFIX}${tripId}#${reservationId}`

@@ -56,3 +56,31 @@ export function statusEvent(
   if (before) event.previous = { status: before.status, startsAt: before.startsAt, endsAt: before.endsAt }
   return event
 }
+
+/**
+ * The event that tells a user a command of theirs on this reservation was refused for a limit:
+ * `current` is the reservation as it stays (for a refused create, what was asked for, with
+ * status 'removed': it does not exist). Keyed by the refused command's offset, so a replay
+ * emits the same event and the notifier's dedupe holds.
+ */
+export function rejectedEvent(
+  subject: { reservationId: string; userId: string; tripId: string; current: StatusEvent['current'] },
+  rejection: NonNullable<StatusEvent['rejection']>,
+  cause: { offset: number; commandId: string; at: number },
+): StatusEvent {
+  const { status, startsAt, endsAt, title, type, places } = subject.current
+  return {
+    v: 1,
+    reservationId: subject.reservationId,
+    userId: subject.userId,
+    tripId: subject.tripId,
+    seq: cause.offset,
+    change: 'rejected',
+    status,
+    current: { status, startsAt, endsAt, title, type, places },
+    acceptedAt: cause.at,
+    commandId: cause.commandId,
+    emittedFor: cause.offset,
+    rejection: { code: rejection.code, reason: rejection.reason },
+  }
+}

@@ -1,3 +1,5 @@
+import { LIMIT_CODES, type LimitCode } from './limits.ts'
+
 /**
  * Why the fold refuses a command. Rejections are final (the command is
  * impossible against the current state, retrying cannot help): the updater
@@ -16,6 +18,11 @@ export const REJECT_CODES = [
   'agency_mismatch',
   'share_self',
   'share_not_found',
+  // Limits (limits.ts LIMIT_CODES): the API checks them first; these are the races past it.
+  'limit_trip_reservations',
+  'limit_active_reservations',
+  'limit_trips',
+  'limit_trip_shares',
 ] as const
 export type RejectCode = (typeof REJECT_CODES)[number]
 
@@ -25,3 +32,6 @@ export interface Rejection {
   code: RejectCode
   reason: string
 }
+
+/** Every limit code is a rejection code (a type error here otherwise). */
+export const LIMIT_REJECT_CODES: readonly RejectCode[] = Object.values(LIMIT_CODES) satisfies readonly LimitCode[]

@@ -6,9 +6,9 @@ import type { Command, CommandOf, CommandType } from '../schemas/command.ts'
 import type { StatusEvent } from '../schemas/status-event.ts'
 import { fold, type FoldCommand, type FoldResult } from './fold.ts'
 import { createIdGenerator } from './ids.ts'
-import type { FoldItem } from './items.ts'
-import { tripGsiPk } from './keys.ts'
-import { followUpKeys, planLoads } from './loads.ts'
+import type { FoldItem, ReservationItem } from './items.ts'
+import { LIVE_RESERVATIONS_PREFIX, LIVE_TRIPS_PREFIX, tripReservationsLsiPrefix } from './keys.ts'
+import { emptyLiveIndex, nextLoads, planLoads, type LiveIndex } from './loads.ts'
 
 export const USER = 'alice'
 export const T0 = Date.UTC(2030, 0, 10, 12)
@@ -46,22 +46,39 @@ export const flight = {
   places: [{ name: 'Paris CDG', code: 'CDG' }, { name: 'Montreal YUL', code: 'YUL' }],
 }
 
-/** One user's partition of the table, with the updater's load rounds. */
+/** One user's partition of the table, with the updater's load rounds (loads.ts readLoads, done synchronously). */
 export class FakeTable {
   readonly items = new Map<string, FoldItem>()
 
-  load(commands: readonly FoldCommand[]): Map<string, FoldItem> {
-    const plan = planLoads(commands.map((c) => c.command))
-    const loaded = new Map<string, FoldItem>()
-    const get = (sk: string) => {
-      const item = this.items.get(sk)
-      if (item) loaded.set(sk, structuredClone(item))
+  /** The `live` local index: items with `lsi1sk` under `prefix`, in sort key order. */
+  live(prefix: string): FoldItem[] {
+    return [...this.items.values()]
+      .filter((i) => (i as { lsi1sk?: string }).lsi1sk?.startsWith(prefix))
+      .sort((a, b) => ((a as { lsi1sk: string }).lsi1sk < (b as { lsi1sk: string }).lsi1sk ? -1 : 1))
+  }
+
+  load(commands: readonly FoldCommand[]): { items: Map<string, FoldItem>; index: LiveIndex } {
+    const plan = planLoads(commands)
+    const items = new Map<string, FoldItem>()
+    const index = emptyLiveIndex()
+    if (plan.activeReservations) index.activeReservations = this.live(LIVE_RESERVATIONS_PREFIX).filter((i) => (i as { status?: string }).status === 'active').length
+    if (plan.liveTrips) index.liveTrips = this.live(LIVE_TRIPS_PREFIX).length
+    for (let next = nextLoads(plan, items, index); next.keys.length || next.tripReservations.length; next = nextLoads(plan, items, index)) {
+      for (const sk of next.keys) {
+        index.requested.add(sk)
+        const item = this.items.get(sk)
+        if (item) items.set(sk, structuredClone(item))
+      }
+      for (const tripId of next.tripReservations)
+        index.tripReservations.set(
+          tripId,
+          this.live(tripReservationsLsiPrefix(tripId)).map((i) => {
+            const r = i as ReservationItem
+            return { sk: r.sk, startsAt: r.startsAt, endsAt: r.endsAt, status: r.status, lastOffset: r.lastOffset }
+          }),
+        )
     }
-    plan.keys.forEach(get)
-    followUpKeys(plan, loaded).forEach(get)
-    for (const tripId of plan.queryTrips)
-      for (const [sk, item] of this.items) if ((item as { gsi3pk?: string }).gsi3pk === tripGsiPk(tripId) && !loaded.has(sk)) get(sk)
-    return loaded
+    return { items, index }
   }
 
   write(writes: ReadonlyMap<string, FoldItem>, only?: (sk: string) => boolean) {
@@ -69,7 +86,8 @@ export class FakeTable {
   }
 
   run(commands: readonly FoldCommand[], userId = USER): FoldResult {
-    const result = fold(userId, this.load(commands), commands)
+    const { items, index } = this.load(commands)
+    const result = fold(userId, items, commands, index)
     this.write(result.writes)
     return result
   }
@@ -100,4 +118,13 @@ export const sampleEvent: StatusEvent = {
   acceptedAt: 1_900_000_000_000,
   commandId: '01JCMD00000000000000000000',
   emittedFor: 41,
+}
+
+/** The `live` local index over an in-memory table (the updater's queryLive / countLive), for fakes of BatchIo. */
+export function fakeLiveQueries(table: ReadonlyMap<string, Record<string, unknown>>) {
+  const under = (pk: string, prefix: string) => [...table.values()].filter((i) => i.pk === pk && typeof i.lsi1sk === 'string' && i.lsi1sk.startsWith(prefix))
+  return {
+    queryLive: async (pk: string, prefix: string) => under(pk, prefix).map((i) => structuredClone(i)),
+    countLive: async (pk: string, prefix: string, status?: string) => under(pk, prefix).filter((i) => status === undefined || i.status === status).length,
+  }
 }

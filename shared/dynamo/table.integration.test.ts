@@ -1,9 +1,11 @@
 import { describe, expect, test, afterAll } from 'bun:test'
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb'
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { LSI } from '../domain/keys.ts'
 import { stackEnv, uniq } from '../../test/support/stack.ts'
 import { testLogger } from '../../test/support/logger.ts'
 import { createDynamoClient } from './client.ts'
-import { ensureTable, Index } from './table.ts'
+import { ensureTable, Index, tableDefinition } from './table.ts'
 
 const env = stackEnv()
 const db = createDynamoClient({ DYNAMODB_ENDPOINT: env.DYNAMODB_ENDPOINT, AWS_REGION: 'local' })
@@ -59,5 +61,39 @@ describe('DynamoDB round trip on dynalite', () => {
     } while (start)
     expect(seen).toBe(25)
     expect(pages).toBeGreaterThanOrEqual(3)
+  })
+
+  test('the live local index: consistent Query by prefix with the INCLUDE projection, and Select COUNT with a filter', async () => {
+    const table = uniq('live')
+    await ensureTable(db, table, testLogger)
+    const pk = `U#${uniq('u')}`
+    const items = [
+      { pk, sk: 'RES#a', lsi1sk: 'R#T1#a', startsAt: '2030-01-01T00:00:00.000Z', endsAt: '2030-01-02T00:00:00.000Z', status: 'active', lastOffset: 5, notes: 'not projected' },
+      { pk, sk: 'RES#b', lsi1sk: 'R#T1#b', startsAt: '2030-01-03T00:00:00.000Z', endsAt: '2030-01-04T00:00:00.000Z', status: 'cancelled', lastOffset: 6 },
+      { pk, sk: 'RES#c', lsi1sk: 'R#T10#c', startsAt: '2030-01-03T00:00:00.000Z', endsAt: '2030-01-04T00:00:00.000Z', status: 'active', lastOffset: 7 },
+      { pk, sk: 'RES#d', startsAt: '2030-01-03T00:00:00.000Z', endsAt: '2030-01-04T00:00:00.000Z', status: 'removed', lastOffset: 8 },
+      { pk, sk: 'TRIP#T1', lsi1sk: 'T#T1', status: 'active', lastOffset: 1 },
+      { pk, sk: 'TRIP#T10', lsi1sk: 'T#T10', status: 'active', lastOffset: 2 }
+    ]
+    await db.send(new BatchWriteCommand({ RequestItems: { [table]: items.map(Item => ({ PutRequest: { Item } })) } }))
+    const query = (prefix: string, extra: Record<string, unknown> = {}) => db.send(new QueryCommand({
+      TableName: table, IndexName: LSI.live.name, ConsistentRead: true,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :p)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': LSI.live.sk, ...(extra.FilterExpression ? { '#status': 'status' } : {}) },
+      ExpressionAttributeValues: { ':pk': pk, ':p': prefix, ...(extra.FilterExpression ? { ':s': 'active' } : {}) },
+      ...extra
+    }))
+    const t1 = await query('R#T1#')
+    expect(t1.Items!.map(i => i.sk)).toEqual(['RES#a', 'RES#b'])
+    expect(t1.Items![0]).toEqual({ pk, sk: 'RES#a', lsi1sk: 'R#T1#a', startsAt: '2030-01-01T00:00:00.000Z', endsAt: '2030-01-02T00:00:00.000Z', status: 'active', lastOffset: 5 })
+    expect((await query('R#', { Select: 'COUNT', FilterExpression: '#status = :s' })).Count).toBe(2)
+    expect((await query('T#', { Select: 'COUNT' })).Count).toBe(2)
+  })
+
+  test('ensureTable refuses a table made without the live local index, saying what to do', async () => {
+    const table = uniq('old')
+    const { LocalSecondaryIndexes: _, ...old } = tableDefinition(table)
+    await db.send(new CreateTableCommand({ ...old, AttributeDefinitions: old.AttributeDefinitions!.filter(a => a.AttributeName !== LSI.live.sk) }))
+    await expect(ensureTable(db, table, testLogger)).rejects.toThrow(/no local index 'live'.*delete \.data/)
   })
 })

@@ -1,5 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, ResourceNotFoundException, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { LIVE_PROJECTION, LSI } from '../domain/keys.ts'
 import { type Logger } from '../log/logger.ts'
 
 /**
@@ -9,6 +10,9 @@ import { type Logger } from '../log/logger.ts'
  *   byReservation gsi2pk          a reservation's owner, from its id (agency updates)
  *   byTrip        gsi3pk / gsi3sk  a trip and its reservations ordered by start time, in one Query
  *   byEndDay      gsi4pk / gsi4sk  trips by end day, so finished trips are found without a scan
+ *   live (local)  pk / lsi1sk      a user's live reservations by trip and live trips, read strongly
+ *                                  consistent (domain/keys.ts LSI); local indexes exist only if the
+ *                                  table is created with them, so ensureTable refuses a table without it
  * `expiresAt` (epoch seconds) is the TTL attribute where the endpoint supports TTL; readers ignore
  * expired records themselves, since dynalite never expires anything.
  */
@@ -25,8 +29,13 @@ export function tableDefinition (tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [s('pk'), s('sk'), s('gsi1pk'), s('gsi1sk'), s('gsi2pk'), s('gsi3pk'), s('gsi3sk'), s('gsi4pk'), s('gsi4sk')],
+    AttributeDefinitions: [s('pk'), s('sk'), s('gsi1pk'), s('gsi1sk'), s('gsi2pk'), s('gsi3pk'), s('gsi3sk'), s('gsi4pk'), s('gsi4sk'), s(LSI.live.sk)],
     KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+    LocalSecondaryIndexes: [{
+      IndexName: LSI.live.name,
+      KeySchema: [{ AttributeName: LSI.live.pk, KeyType: 'HASH' }, { AttributeName: LSI.live.sk, KeyType: 'RANGE' }],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...LIVE_PROJECTION] }
+    }],
     GlobalSecondaryIndexes: [
       gsi(Index.byGrantee, 'gsi1pk', 'gsi1sk'),
       gsi(Index.byReservation, 'gsi2pk'),
@@ -36,11 +45,22 @@ export function tableDefinition (tableName: string): CreateTableCommandInput {
   }
 }
 
-/** Creates the table if missing and waits until it is ACTIVE; turns TTL on where supported. */
+/** The local index a table made by an older version lacks (the fold needs it), or undefined. Pure. */
+export function missingLocalIndex (names: readonly string[]): string | undefined {
+  return names.includes(LSI.live.name) ? undefined : LSI.live.name
+}
+
+/**
+ * Creates the table if missing and waits until it is ACTIVE; turns TTL on where supported.
+ * An existing table without the `live` local index stops here with a message saying what to do.
+ */
 export async function ensureTable (db: DynamoDBDocumentClient, tableName: string, log: Logger, timeoutMs = 60_000): Promise<void> {
   let status: string | undefined
   try {
-    status = (await db.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus
+    const table = (await db.send(new DescribeTableCommand({ TableName: tableName }))).Table
+    status = table?.TableStatus
+    const missing = missingLocalIndex(table?.LocalSecondaryIndexes?.map(i => i.IndexName ?? '') ?? [])
+    if (missing) throw new Error(`table ${tableName} has no local index '${missing}': local indexes can only be made with the table. Locally, delete .data (or the table) and start again; in production, see README "Production"`)
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err
     await db.send(new CreateTableCommand(tableDefinition(tableName)))

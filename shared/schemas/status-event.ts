@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { LIMIT_CODES } from '../domain/limits.ts'
 import { decodeWith, encodeWith } from './codec.ts'
 import { Id, TripId, UserId } from './ids.ts'
 import { Places, ReservationType, Title } from './reservation.ts'
@@ -22,9 +23,17 @@ import { IsoDateTime } from './times.ts'
  *   `commandId` and `acceptedAt` are those of the `seq` command.
  * - One event per reservation per updater batch: the net change across
  *   the batch. A replay re-emits the stored event with identical content.
+ * - `change: 'rejected'`: the fold refused a command of the user's on this
+ *   reservation for a limit (LIMIT_CODES; the API's 422 check raced with
+ *   another write). `rejection` says which and why; `seq` and `emittedFor`
+ *   are the refused command's offset. For a refused create the reservation
+ *   does not exist: `status` is 'removed' and `current` is the command's
+ *   payload; otherwise `current` is the reservation as it stays. Beside it
+ *   the batch may emit the reservation's own net change (another seq).
+ *   A replay refuses the command again and re-emits the same event.
  */
 
-export const STATUS_CHANGES = ['created', 'cancelled', 'rescheduled', 'updated', 'removed', 'finished', 'reinstated'] as const
+export const STATUS_CHANGES = ['created', 'cancelled', 'rescheduled', 'updated', 'removed', 'finished', 'reinstated', 'rejected'] as const
 export const StatusChange = Type.Union(STATUS_CHANGES.map((c) => Type.Literal(c)))
 export type StatusChange = Static<typeof StatusChange>
 
@@ -33,6 +42,12 @@ export const ReservationStatus = Type.Union(RESERVATION_STATUSES.map((s) => Type
 export type ReservationStatus = Static<typeof ReservationStatus>
 
 const Offset = Type.Integer({ minimum: 0 })
+
+/** Why a command was refused (change 'rejected'): the limit's code and a sentence for the user. */
+export const Rejection = Type.Object(
+  { code: Type.Union(Object.values(LIMIT_CODES).map((c) => Type.Literal(c))), reason: Type.String({ maxLength: 500 }) },
+  { additionalProperties: false },
+)
 
 export const StatusEvent = Type.Object(
   {
@@ -53,6 +68,7 @@ export const StatusEvent = Type.Object(
     acceptedAt: Type.Integer({ minimum: 0 }),
     commandId: Id,
     emittedFor: Offset,
+    rejection: Type.Optional(Rejection),
   },
   { additionalProperties: false },
 )

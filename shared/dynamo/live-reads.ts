@@ -1,0 +1,49 @@
+import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { LSI } from '../domain/keys.ts'
+import type { LoadIo } from '../domain/loads.ts'
+
+/**
+ * The fold's reads (domain/loads.ts LoadIo) over a plain DocumentClient, without retries: for
+ * seeding and tests that fold commands the way the updater does. The updater itself uses
+ * DynamoIo (bounded concurrency, retries with backoff).
+ */
+export function documentLoadIo (db: DynamoDBDocumentClient, table: string): LoadIo {
+  const pages = async (pk: string, prefix: string, status: string | undefined, count: boolean) => {
+    const items: Array<Record<string, unknown>> = []
+    let n = 0
+    let start: Record<string, unknown> | undefined
+    do {
+      const res = await db.send(new QueryCommand({
+        TableName: table,
+        IndexName: LSI.live.name,
+        ConsistentRead: true,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ...(status === undefined ? {} : { FilterExpression: '#status = :status' }),
+        ExpressionAttributeNames: { '#pk': LSI.live.pk, '#sk': LSI.live.sk, ...(status === undefined ? {} : { '#status': 'status' }) },
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix, ...(status === undefined ? {} : { ':status': status }) },
+        ...(count ? { Select: 'COUNT' as const } : {}),
+        ExclusiveStartKey: start
+      }))
+      items.push(...(res.Items ?? []))
+      n += res.Count ?? 0
+      start = res.LastEvaluatedKey
+    } while (start)
+    return { items, n }
+  }
+  return {
+    async getAll (keys) {
+      const out: Array<Record<string, unknown>> = []
+      for (let i = 0; i < keys.length; i += 100) {
+        let pending: Array<{ pk: string, sk: string }> = keys.slice(i, i + 100).map(k => ({ pk: k.pk, sk: k.sk }))
+        while (pending.length) {
+          const res = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }))
+          out.push(...(res.Responses?.[table] ?? []))
+          pending = (res.UnprocessedKeys?.[table]?.Keys ?? []) as typeof pending
+        }
+      }
+      return out
+    },
+    queryLive: async (pk, prefix) => (await pages(pk, prefix, undefined, false)).items,
+    countLive: async (pk, prefix, status) => (await pages(pk, prefix, status, true)).n
+  }
+}
