@@ -71,6 +71,17 @@ describe('DynamoIo.putAll', () => {
     expect(f.calls.length).toBe(1)
   })
 
+  test('an item over DynamoDB\'s limits refuses the whole call before any request is sent', async () => {
+    const f = fakeDb(() => ({}))
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 3, retry: policy }, {}, async () => {})
+    const big = { pk: 'U#u1', sk: 'TRIP#big', notes: 'x'.repeat(410 * 1024) }
+    const e = await io.putAll([...items(60), big]).catch(x => x)
+    expect(e).toBeInstanceOf(DynamoRefusedError)
+    expect(e.errorName).toBe('ItemTooLarge')
+    expect(e.message).toContain('TRIP#big')
+    expect(f.calls.length).toBe(0)
+  })
+
   test('reads refused for good are DynamoRefusedError too; an unknown error still stalls (DynamoRequestError, canRetry)', async () => {
     const refused = new DynamoIo(fakeDb(() => Object.assign(err('ValidationException', 400), { $fault: 'client' })).db, { table: 't', concurrency: 1, retry: policy }, {}, async () => {})
     expect(await refused.getAll([{ pk: 'U#a', sk: 'X' }]).catch(x => x)).toBeInstanceOf(DynamoRefusedError)
