@@ -1,4 +1,5 @@
 import { BatchGetCommand, BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { LSI } from '../shared/domain/keys.ts'
 import { backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { DynamoRefusedError, DynamoRequestError } from './errors.ts'
 import { itemLimitBroken } from './item-limits.ts'
@@ -239,6 +240,46 @@ export class DynamoIo {
       }))
     } while (start)
     return out
+  }
+
+  /**
+   * Every row of the `live` local index under one user whose sort key starts with `skPrefix`
+   * (paginated), read strongly consistent (a local index allows it): a trip's live reservations.
+   */
+  async queryLive (pkValue: string, skPrefix: string): Promise<Item[]> {
+    const out: Item[] = []
+    await this.pagesOfLive(pkValue, skPrefix, false, undefined, res => { out.push(...(res.Items ?? [])) })
+    return out
+  }
+
+  /** How many rows of the `live` index under one user start with `skPrefix` (and have `status`, if given); consistent, paginated. */
+  async countLive (pkValue: string, skPrefix: string, status?: string): Promise<number> {
+    let n = 0
+    await this.pagesOfLive(pkValue, skPrefix, true, status, res => { n += res.Count ?? 0 })
+    return n
+  }
+
+  private async pagesOfLive (pkValue: string, skPrefix: string, count: boolean, status: string | undefined, page: (res: { Items?: Item[], Count?: number }) => void): Promise<void> {
+    let start: Record<string, unknown> | undefined
+    do {
+      await this.gate.run(() => this.withRetry('query', () => {}, async () => {
+        const res = await this.db.send(new QueryCommand({
+          TableName: this.opts.table,
+          IndexName: LSI.live.name,
+          ConsistentRead: true,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ...(status === undefined
+            ? { ExpressionAttributeNames: { '#pk': LSI.live.pk, '#sk': LSI.live.sk } }
+            : { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#pk': LSI.live.pk, '#sk': LSI.live.sk, '#status': 'status' } }),
+          ExpressionAttributeValues: { ':pk': pkValue, ':prefix': skPrefix, ...(status === undefined ? {} : { ':status': status }) },
+          ...(count ? { Select: 'COUNT' as const } : {}),
+          ExclusiveStartKey: start
+        }))
+        page(res)
+        start = res.LastEvaluatedKey
+        return true
+      }))
+    } while (start)
   }
 
   /** Runs `attempt` until it reports done; retriable failures and partial results back off. */
