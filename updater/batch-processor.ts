@@ -7,6 +7,7 @@ import { deadLetter, type DeadLetter } from './dead-letters.ts'
 import type { Item, Key } from './dynamo-io.ts'
 import { applyIsolated, type UserCommands } from './isolation.ts'
 import type { RecordOutcome } from './offsets.ts'
+import { recordExpiry } from './expiry.ts'
 import type { ReadRecord } from './partition-reader.ts'
 import { keyProblem, ownerProblem, type PoisonKind } from './record-checks.ts'
 
@@ -51,6 +52,8 @@ export interface BatchReport {
   skipped: number
   rejected: number
   poison: number
+  /** Commands the broker appended after their deadline (the API answered 503): dead letters `expired`. */
+  expired: number
   /** Commands dead-lettered because DynamoDB refused their write for good, or not tried after one (see isolation.ts). */
   refused: number
   itemsWritten: number
@@ -76,6 +79,7 @@ export async function processBatch (ctx: BatchContext, partition: number, record
   const poisonByKind: BatchReport['poisonByKind'] = new Map()
   const count = (kind: PoisonKind | 'write_refused' | 'write_blocked', n = 1) => { if (n > 0) poisonByKind.set(kind, (poisonByKind.get(kind) ?? 0) + n) }
   let poison = 0
+  let expired = 0
   for (const r of records) {
     // Checked before anything reaches DynamoDB: the key becomes the partition key of every read and write.
     const problem = keyProblem(r.key)
@@ -100,6 +104,11 @@ export async function processBatch (ctx: BatchContext, partition: number, record
       deadLetters.push(deadLetter(origin(r.offset), r.key, r.value, 'poison', stranger.reason, decoded.command.id))
       continue
     }
+    // 503 means not written: landed after its deadline, so never applied and no status event.
+    const expiry = recordExpiry(r)
+    if (expiry.verdict === 'expired') {
+      expired++
+      deadLetters.push(deadLetter(origin(r.offset), r.key, r.value, 'expired', expiry.reason, decoded.command.id))
       continue
     }
     let work = users.get(key)
@@ -168,9 +177,11 @@ export async function processBatch (ctx: BatchContext, partition: number, record
   return {
     partition,
     records: records.length,
+    applied: decodedCount - expired - rejected - skipped - refused,
     skipped,
     rejected,
     poison,
+    expired,
     refused,
     itemsWritten,
     writeRequests,

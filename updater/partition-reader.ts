@@ -13,6 +13,9 @@ export interface ReadRecord {
   offset: number
   key: Buffer | null
   value: Buffer | null
+  /** When the broker appended it (epoch ms), if its batch is stamped so (LogAppendTime topics). */
+  appendTime?: number
+  headers?: ReadonlyArray<[Buffer | null, Buffer | null]>
 }
 
 export interface FetchResult {
@@ -32,6 +35,8 @@ export interface PartitionReaderOptions {
 }
 
 const IS_CONTROL = 0b100000
+/** Batch attribute bit 3: the batch's timestamps are the broker's append time (its maxTimestamp). */
+const LOG_APPEND_TIME = 0b1000
 type FetchRequestTopic = Parameters<Consumer['fetch']>[0]['topics'][number]
 
 export class PartitionReader {
@@ -135,9 +140,10 @@ export class PartitionReader {
           const list: ReadRecord[] = []
           for (const batch of p.records ?? []) {
             if (batch.attributes & IS_CONTROL) continue
+            const appendTime = batch.attributes & LOG_APPEND_TIME ? Number(batch.maxTimestamp) : undefined
             for (const r of batch.records) {
               const offset = Number(batch.firstOffset) + r.offsetDelta
-              if (offset >= from) list.push({ partition: p.partitionIndex, offset, key: r.key, value: r.value })
+              if (offset >= from) list.push({ partition: p.partitionIndex, offset, key: r.key, value: r.value, appendTime, headers: r.headers })
             }
           }
           if (list.length) result.records.set(p.partitionIndex, list)
