@@ -1,17 +1,20 @@
 import { newId } from '../shared/domain/ids.ts'
-import { type Ack } from '../shared/kafka/batching-producer.ts'
+import { type Ack, type SendOptions } from '../shared/kafka/batching-producer.ts'
 import { type Histogram } from '../shared/metrics/registry.ts'
 import { encodeCommand, type Command, type CommandOf, type CommandType, type PayloadOf } from '../shared/schemas/command.ts'
 
 /** What the API needs of the process's one BatchingProducer. */
 export interface CommandSink {
-  send (topic: string, key: string, value: string | Buffer, headers?: Record<string, string>): Promise<Ack>
+  send (topic: string, key: string, value: string | Buffer, headers?: Record<string, string>, options?: SendOptions): Promise<Ack>
 }
 
 /**
  * Builds command envelopes (shared/schemas/command.ts) and produces them keyed by the OWNER's user
  * id, so all of one user's changes sit in order in one partition. `send` resolves once Kafka has
- * acknowledged (acks=all); it rejects with a KafkaAdapterError (503 + Retry-After) otherwise.
+ * acknowledged (acks=all) within the deadline; it rejects with a KafkaAdapterError (503 +
+ * Retry-After) otherwise, and then the command is never applied: every send is an expiring one
+ * (its own `not-after` header, shared/kafka/expiry.ts), so a copy that lands late is dropped by the
+ * updater, and an idempotent retry re-sending the same bytes gets a deadline of its own.
  */
 export class Commands {
   constructor (private readonly sink: CommandSink, private readonly topic: string, private readonly latency?: Histogram) {}
@@ -30,8 +33,7 @@ export class Commands {
     const t0 = performance.now()
     let outcome = 'ok'
     try {
-      // No Kafka headers: BatchingProducer's `headers` argument makes the send fail (see report).
-      await this.sink.send(this.topic, userId, value)
+      await this.sink.send(this.topic, userId, value, undefined, { expires: true })
     } catch (err) {
       outcome = (err as { code?: string }).code ?? 'error'
       throw err

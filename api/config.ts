@@ -28,6 +28,7 @@ export const ApiSettings = Type.Object({
   AGENCY_LEGACY_SIGNATURE: Type.Boolean({ default: false, description: 'also accept the old body-only X-Signature: sha256=<hex> (replayable; only while agencies move to the signed-time format)' }),
   AGENCY_UPDATE_TTL_HOURS: Type.Integer({ default: 24, minimum: 1, maximum: 720, description: 'how long an agency\'s updateId is remembered (a repeat inside it is answered 202 and produces nothing)' }),
   PRODUCE_DEADLINE_MS: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'time Kafka has to acknowledge a command before the API answers 503' }),
+  PRODUCE_CLOCK_SKEW_MS: Type.Integer({ default: 100, minimum: 0, maximum: 10_000, description: 'largest clock difference allowed between API and Kafka brokers: a command must be appended within PRODUCE_DEADLINE_MS minus this, or it is answered 503 and never applied (below PRODUCE_DEADLINE_MS)' }),
   PRODUCE_LINGER_MS: Type.Integer({ default: 2, minimum: 0, maximum: 1000, description: 'how long the first command of a batch waits for others' }),
   PRODUCE_MAX_BATCH: Type.Integer({ default: 1000, minimum: 1, maximum: 100_000, description: 'commands in one send at most' }),
   PRODUCE_MAX_IN_FLIGHT: Type.Integer({ default: 1, minimum: 1, maximum: 5, description: 'sends in flight (1 keeps send order across Kafka leader changes)' }),
@@ -58,6 +59,7 @@ export const ApiSettings = Type.Object({
 export function checkApiSettings (s: Static<typeof ApiSettings>): void {
   if (!s.JWT_SECRET && !s.JWT_JWKS_URL) throw new ConfigError('JWT_SECRET', 'an HS256 secret of at least 32 characters, or JWT_JWKS_URL set', undefined)
   if (!s.JWT_SECRET && !s.STREAM_TICKET_SECRET) throw new ConfigError('STREAM_TICKET_SECRET', 'a key of at least 32 characters when JWT_SECRET is unset', undefined)
+  if (s.PRODUCE_CLOCK_SKEW_MS >= s.PRODUCE_DEADLINE_MS) throw new ConfigError('PRODUCE_CLOCK_SKEW_MS', 'an integer below PRODUCE_DEADLINE_MS', String(s.PRODUCE_CLOCK_SKEW_MS))
   if (s.JWT_JWKS_URL) {
     // A key set over plain http could be swapped on the way; a token of another issuer or audience
     // (another app of the same provider) must not open this API.

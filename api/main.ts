@@ -25,7 +25,8 @@ const producer = new BatchingProducer({
   lingerMs: s.PRODUCE_LINGER_MS,
   maxBatchMessages: s.PRODUCE_MAX_BATCH,
   maxInFlight: s.PRODUCE_MAX_IN_FLIGHT,
-  deadlineMs: s.PRODUCE_DEADLINE_MS
+  deadlineMs: s.PRODUCE_DEADLINE_MS,
+  clockSkewMs: s.PRODUCE_CLOCK_SKEW_MS
 }, { onSend: (n, secs, ok) => produceLatency.observe({ outcome: ok ? 'ok' : 'error' }, secs) })
 const db = createDynamoClient(s, { requestTimeoutMs: 700 })
 

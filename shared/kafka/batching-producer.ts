@@ -1,5 +1,7 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { Producer, ProduceAcks } from '@platformatic/kafka'
-import { ProducerClosedError, ProduceFailedError, ProducerOverloadedError, ProduceTimeoutError } from './errors.ts'
+import { ProduceExpiredError, ProducerClosedError, ProduceFailedError, ProducerOverloadedError, ProduceTimeoutError } from './errors.ts'
+import { ackOutcome, NOT_AFTER_HEADER, notAfterFor } from './expiry.ts'
 import { partitionForKey } from './partitioner.ts'
 
 export interface BatchingProducerOptions {
@@ -20,6 +22,12 @@ export interface BatchingProducerOptions {
   maxInFlight: number
   /** A message not acknowledged within this time rejects with ProduceTimeoutError. */
   deadlineMs: number
+  /**
+   * Largest difference between this process's clock and the brokers' that an expiring send
+   * (`{ expires: true }`) allows for: its deadline header is `deadlineMs - clockSkewMs` after the
+   * send, so whatever the broker appends after this process gave up is past it (see expiry.ts).
+   */
+  clockSkewMs: number
   /** Messages waiting beyond this count are refused at once (ProducerOverloadedError). */
   maxQueued: number
 }
@@ -30,10 +38,26 @@ export const batchingProducerDefaults = {
   maxBatchBytes: 900_000,
   maxInFlight: 1,
   deadlineMs: 2000,
+  clockSkewMs: 100,
   maxQueued: 50_000
 } satisfies Omit<BatchingProducerOptions, 'brokers' | 'clientId'>
 
-export interface Ack { topic: string, partition: number, offset: bigint }
+export interface Ack {
+  topic: string
+  partition: number
+  offset: bigint
+  /** The broker's append time (epoch ms) when the topic stamps records with it (LogAppendTime). */
+  appendTime?: number
+}
+
+export interface SendOptions {
+  /**
+   * The record carries a `not-after` header (expiry.ts) and is answered as written only if the
+   * broker appended it by then: if it landed later, the send rejects with ProduceExpiredError and
+   * the consumer drops it. Either way, once the send rejects the record is never applied.
+   */
+  expires?: boolean
+}
 
 export interface ProducerStats {
   /** Called once per send with its size and how long Kafka took. */
@@ -47,6 +71,8 @@ interface Pending {
   value: Buffer
   headers?: Map<Buffer, Buffer>
   deadline: number
+  /** Epoch ms, for an expiring send. */
+  notAfter?: number
   settled: boolean
   resolve: (ack: Ack) => void
   reject: (err: Error) => void
@@ -58,7 +84,8 @@ interface Pending {
  * settles with its own record's offset (base offset of its partition in the batch + its position).
  * Keys are partitioned as the Java client does. Under load batches grow rather than sends multiply. A caller always hears back within `deadlineMs`:
  * messages still queued then are dropped from the queue (never sent); messages already sent reject
- * but may still land, which is why consumers are idempotent.
+ * but may still land, which is why consumers are idempotent. An expiring send (`{ expires: true }`)
+ * that rejects can land too, but past its `not-after` header, so its consumer drops it (expiry.ts).
  */
 export class BatchingProducer {
   private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>
@@ -70,9 +97,15 @@ export class BatchingProducer {
   private readonly partitionCounts = new Map<string, number>()
   private closed = false
   private readonly idle: Array<() => void> = []
+  /** `topic:partition:baseOffset` -> the broker's append time, from this producer's Produce responses. */
+  private readonly appendTimes = new Map<string, number>()
+  private readonly onApiResponse = (message: unknown) => this.recordAppendTimes(message as ApiDiagnostic)
 
   constructor (options: Partial<BatchingProducerOptions> & Pick<BatchingProducerOptions, 'brokers' | 'clientId'>, private readonly stats: ProducerStats = {}) {
     this.opts = { ...batchingProducerDefaults, ...options }
+    if (!(this.opts.clockSkewMs >= 0 && this.opts.clockSkewMs < this.opts.deadlineMs)) {
+      throw new RangeError(`clockSkewMs (${this.opts.clockSkewMs}) must be at least 0 and below deadlineMs (${this.opts.deadlineMs})`)
+    }
     this.producer = new Producer({
       clientId: this.opts.clientId,
       bootstrapBrokers: this.opts.brokers,
@@ -84,6 +117,21 @@ export class BatchingProducer {
       retryDelay: 100,
       autocreateTopics: false
     })
+    // The client's send result has offsets only; the append time is in the Produce response, which
+    // the client publishes on its documented diagnostics channel before calling back.
+    subscribe(apiResponses, this.onApiResponse)
+  }
+
+  private recordAppendTimes (d: ApiDiagnostic): void {
+    if (d.apiKey !== PRODUCE_API_KEY || d.connection?.ownerId !== this.producer.instanceId) return
+    for (const t of d.result?.responses ?? []) {
+      for (const p of t.partitionResponses ?? []) {
+        if (p.errorCode !== 0 || p.logAppendTimeMs === undefined || p.logAppendTimeMs < 0n) continue
+        // A response whose send was given up on is never looked up: keep the map bounded.
+        if (this.appendTimes.size >= 10_000) this.appendTimes.clear()
+        this.appendTimes.set(`${t.name}:${p.index}:${p.baseOffset}`, Number(p.logAppendTimeMs))
+      }
+    }
   }
 
   /** Learns the partition counts of the topics it will write (fails if a topic is missing). */
@@ -112,12 +160,14 @@ export class BatchingProducer {
   get queued (): number { return this.queue.length }
   get sendsInFlight (): number { return this.inFlight }
 
-  send (topic: string, key: string, value: string | Buffer, headers?: Record<string, string>): Promise<Ack> {
+  send (topic: string, key: string, value: string | Buffer, headers?: Record<string, string>, options: SendOptions = {}): Promise<Ack> {
     if (this.closed) return Promise.reject(new ProducerClosedError())
     if (this.queue.length >= this.opts.maxQueued) return Promise.reject(new ProducerOverloadedError(this.queue.length))
     return new Promise<Ack>((resolve, reject) => {
       const keyBuf = Buffer.from(key)
       const valueBuf = typeof value === 'string' ? Buffer.from(value) : value
+      const notAfter = options.expires ? notAfterFor(Date.now(), this.opts.deadlineMs, this.opts.clockSkewMs) : undefined
+      if (notAfter !== undefined) headers = { ...headers, [NOT_AFTER_HEADER]: String(notAfter) }
       const p: Pending = {
         topic,
         partition: this.partitionFor(topic, key),
@@ -126,6 +176,7 @@ export class BatchingProducer {
         // The client's default serializers take Buffers only (a string header key fails the whole send).
         headers: headers && new Map(Object.entries(headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
         deadline: performance.now() + this.opts.deadlineMs,
+        notAfter,
         settled: false,
         resolve,
         reject
@@ -180,7 +231,14 @@ export class BatchingProducer {
     }).then(result => {
       this.stats.onSend?.(batch.length, (performance.now() - t0) / 1000, true)
       const base = new Map<string, bigint>()
-      for (const o of result.offsets ?? []) base.set(`${o.topic}:${o.partition}`, o.offset)
+      const appended = new Map<string, number>()
+      for (const o of result.offsets ?? []) {
+        const k = `${o.topic}:${o.partition}`
+        base.set(k, o.offset)
+        const time = this.appendTimes.get(`${k}:${o.offset}`)
+        this.appendTimes.delete(`${k}:${o.offset}`)
+        if (time !== undefined) appended.set(k, time)
+      }
       const position = new Map<string, bigint>()
       for (const p of batch) {
         const k = `${p.topic}:${p.partition}`
@@ -188,7 +246,12 @@ export class BatchingProducer {
         if (first === undefined) { settle(p, new ProduceFailedError(new Error(`no offset returned for ${k}`))); continue }
         const i = position.get(k) ?? 0n
         position.set(k, i + 1n)
-        settle(p, undefined, { topic: p.topic, partition: p.partition, offset: first + i })
+        const appendTime = appended.get(k)
+        if (p.notAfter !== undefined && ackOutcome(p.notAfter, appendTime) === 'expired') {
+          settle(p, new ProduceExpiredError(appendTime!, p.notAfter))
+          continue
+        }
+        settle(p, undefined, { topic: p.topic, partition: p.partition, offset: first + i, appendTime })
       }
     }, (err: unknown) => {
       this.stats.onSend?.(batch.length, (performance.now() - t0) / 1000, false)
@@ -211,6 +274,22 @@ export class BatchingProducer {
       this.flush()
     }
     await this.producer.close()
+    unsubscribe(apiResponses, this.onApiResponse)
+  }
+}
+
+/** `plt:kafka:connections:api`'s asyncStart: every response, published before the client calls back. */
+const apiResponses = 'tracing:plt:kafka:connections:api:asyncStart'
+const PRODUCE_API_KEY = 0
+
+interface ApiDiagnostic {
+  apiKey?: number
+  connection?: { ownerId?: number }
+  result?: {
+    responses?: Array<{
+      name: string
+      partitionResponses?: Array<{ index: number, errorCode: number, baseOffset: bigint, logAppendTimeMs?: bigint }>
+    }>
   }
 }
 

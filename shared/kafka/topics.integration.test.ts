@@ -14,6 +14,7 @@ describe('topic provisioning (real broker)', () => {
     expect(commands.partitions).toBe(settings.COMMAND_PARTITIONS)
     expect(commands.configs['cleanup.policy']).toBe('delete')
     expect(Number(commands.configs['retention.ms'])).toBe(settings.COMMAND_RETENTION_DAYS * 86_400_000)
+    expect(commands.configs['message.timestamp.type']).toBe('LogAppendTime')
 
     const status = await describeTopic(brokers(), settings.TOPIC_STATUS)
     expect(status.partitions).toBe(12)
@@ -41,5 +42,14 @@ describe('topic provisioning (real broker)', () => {
     expect(status.configs['cleanup.policy']).toBe('compact')
     expect(status.configs['min.cleanable.dirty.ratio']).toBe('0.1')
     expect((await describeTopic(brokers(), `${base}-cmd`)).partitions).toBe(4)
+  })
+
+  test('provisioning moves an existing command topic to the broker\'s append time', async () => {
+    const name = uniq('prov-cmd-old')
+    await ensureTopics(brokers(), [{ name, partitions: 1, replicationFactor: 1, configs: { 'message.timestamp.type': 'CreateTime' } }], testLogger)
+    expect((await describeTopic(brokers(), name)).configs['message.timestamp.type']).toBe('CreateTime')
+    const [spec] = topicSpecs({ ...settings, TOPIC_COMMANDS: name, COMMAND_PARTITIONS: 1 })
+    await ensureTopics(brokers(), [spec!], testLogger)
+    expect((await describeTopic(brokers(), name)).configs['message.timestamp.type']).toBe('LogAppendTime')
   })
 })

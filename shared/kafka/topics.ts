@@ -37,8 +37,10 @@ export function topicSpecs (s: TopicSettings): TopicSpec[] {
   // With one replica there is nothing to be in sync with; in production acks=all waits for two.
   const minIsr = String(Math.min(2, rf))
   return [
+    // LogAppendTime: a command's timestamp is when the broker appended it, which the updater checks
+    // against the command's deadline (shared/kafka/expiry.ts: 503 means not written).
     { name: s.TOPIC_COMMANDS, partitions: s.COMMAND_PARTITIONS, replicationFactor: rf,
-      configs: { 'cleanup.policy': 'delete', 'retention.ms': String(s.COMMAND_RETENTION_DAYS * day), 'min.insync.replicas': minIsr } },
+      configs: { 'cleanup.policy': 'delete', 'retention.ms': String(s.COMMAND_RETENTION_DAYS * day), 'min.insync.replicas': minIsr, 'message.timestamp.type': 'LogAppendTime' } },
     { name: s.TOPIC_STATUS, partitions: s.STATUS_PARTITIONS, replicationFactor: rf,
       configs: { 'cleanup.policy': 'compact', 'min.insync.replicas': minIsr, 'min.cleanable.dirty.ratio': '0.5', 'segment.ms': String(day), 'delete.retention.ms': String(day) } },
     { name: s.TOPIC_NOTIFICATIONS, partitions: s.NOTIFICATION_PARTITIONS, replicationFactor: rf,
