@@ -23,7 +23,19 @@ test('long titles keep the message within 500 characters', () => {
 
 test('resource files: every change, known placeholders only', () => {
   expect(Object.keys(MESSAGES).sort()).toEqual(['en', 'fr'])
-  expect(() => validateMessages('bad', { locale: 'en', changes: { ...MESSAGES.en!.changes, cancelled: '{nope}' } })).toThrow('unknown placeholder {nope}')
+  const { rejections } = MESSAGES.en!
+  expect(() => validateMessages('bad', { locale: 'en', changes: { ...MESSAGES.en!.changes, cancelled: '{nope}' }, rejections })).toThrow('unknown placeholder {nope}')
   const { cancelled: _, ...missing } = MESSAGES.en!.changes
-  expect(() => validateMessages('bad', { locale: 'en', changes: missing })).toThrow('bad.json')
+  expect(() => validateMessages('bad', { locale: 'en', changes: missing, rejections })).toThrow('bad.json')
+  // A sentence per limit code, with {limit} as its only placeholder.
+  expect(() => validateMessages('bad', { locale: 'en', changes: MESSAGES.en!.changes, rejections: { ...rejections, limit_trips: 'over {title}' } })).toThrow('limit_trips uses unknown placeholder {title}')
+  const { limit_trips: __, ...fewer } = rejections
+  expect(() => validateMessages('bad', { locale: 'en', changes: MESSAGES.en!.changes, rejections: fewer })).toThrow('bad.json')
+})
+
+test('a refused command: the user reads which limit, and its value, in their language', () => {
+  const rejected = { ...sampleEvent, change: 'rejected' as const, previous: undefined, rejection: { code: 'limit_trip_reservations' as const, reason: 'trip holds 500 live reservations' } }
+  expect(renderMessage(rejected)).toBe('AF 123 (Fri, 1 Feb 2030, 09:00 UTC) was not saved: the trip already holds 500 reservations, the most one trip may hold')
+  expect(renderMessage({ ...rejected, rejection: { code: 'limit_active_reservations', reason: '' } }, { language: 'fr', timeZone: 'Europe/Paris' }))
+    .toBe("AF 123 (ven. 1 févr. 2030, 10:00 UTC+1) n'a pas été enregistré : vous avez déjà 2000 réservations actives, le maximum autorisé")
 })
