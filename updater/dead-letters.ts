@@ -4,7 +4,11 @@
  * Wire format: key = the original key (empty if it had none), value = the original value bytes,
  * unchanged, so a fixed command can be re-sent as is; headers (UTF-8):
  *   dlq-reason            human-readable reason (schema error path and message, or the fold's refusal)
- *   dlq-code              `poison` (did not decode or validate) or the fold's reject code
+ *   dlq-code              `poison` (no key, a key that is no user id or not the command's userId, or a
+ *                         value that did not decode or validate), the fold's reject code,
+ *                         `write_refused` (DynamoDB refused the command's write for good: reason is
+ *                         the error) or `write_blocked` (not tried: the same user's earlier command
+ *                         of the batch was refused; re-send it after the refused one is dealt with)
  *   dlq-origin-topic      topic the command was read from
  *   dlq-origin-partition  its partition
  *   dlq-origin-offset     its offset

@@ -42,7 +42,9 @@ export interface WorkerDeps {
  * One owned partition: takes its lease, then loops over batches (records the fetch loop put in
  * its buffer): process, commit, next. A batch that fails is kept and retried after
  * `stallRetryMs` (the partition reports stalled, hence not ready) until it succeeds, the lease
- * is lost or the updater stops; nothing after it is taken and nothing past it is committed.
+ * is lost or the updater stops; nothing after it is taken and nothing past it is committed. A
+ * write DynamoDB refuses for good does not fail the batch: processBatch dead-letters the commands
+ * that cause it and applies the rest (isolation.ts).
  */
 export class PartitionWorker {
   state: WorkerState = 'acquiring'
