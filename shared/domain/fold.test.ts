@@ -4,7 +4,10 @@ import { StatusEventCheck } from '../schemas/status-event.ts'
 import { fold, type FoldCommand } from './fold.ts'
 import { FoldItem, type ReservationItem, type SettingsItem, type ShareItem, type TripItem } from './items.ts'
 import { reservationSk, settingsSk, shareSk, tripSk } from './keys.ts'
+import { LIMITS } from './limits.ts'
 import { emptyLiveIndex } from './loads.ts'
+import { UserId } from '../schemas/ids.ts'
+import { TripName, TripNotes } from '../schemas/trip.ts'
 import { commandFactory, FakeTable, flight, T0, USER } from './test-fixtures.ts'
 
 const itemCheck = TypeCompiler.Compile(FoldItem)
@@ -618,4 +621,178 @@ test('an Unassigned trip that was not loaded is never created over the stored on
   const stray = new Map([[reservationSk(id), table.items.get(reservationSk(id))!]])
   const out = fold(USER, stray, [cmd('trip.create', { tripId: nextId(), name: 'x' })], { ...emptyLiveIndex(), liveTrips: 1 })
   expect(out.writes.has(tripSk(UNASSIGNED))).toBe(false)
+})
+
+describe('limits (limits.ts): exactly at a limit accepted, one past refused', () => {
+  const L = LIMITS
+  /** `n` creates into `tripId` (undefined: Unassigned), in one batch. */
+  const fill = (s: ReturnType<typeof setup>, n: number, tripId?: string) => {
+    const ids = Array.from({ length: n }, () => s.nextId())
+    const out = s.run(...ids.map((reservationId) => s.cmd('reservation.create', { reservationId, ...flight, ...(tripId ? { tripId } : {}) })))
+    expect(out.rejected).toEqual([])
+    return ids
+  }
+
+  test('reservations per trip: the last one fits, the next is refused with a rejected event built from the command', () => {
+    const s = setup()
+    const tripId = s.nextId()
+    s.run(s.cmd('trip.create', { tripId, name: 'Full' }))
+    fill(s, L.reservationsPerTrip - 1, tripId)
+    const [last, over] = [s.nextId(), s.nextId()]
+    const fits = s.cmd('reservation.create', { reservationId: last, ...flight, tripId })
+    const refused = s.cmd('reservation.create', { reservationId: over, ...flight, title: 'one too many', tripId })
+    const out = s.run(fits, refused)
+    expect(out.rejected).toEqual([{ offset: refused.offset, commandId: refused.command.id, code: 'limit_trip_reservations', reason: `trip ${tripId} holds 500 reservations, at most 500 allowed` }])
+    expect(s.live(tripId)).toHaveLength(500)
+    expect(s.table.items.has(reservationSk(over))).toBe(false)
+    expect(s.res(last).status).toBe('active')
+    const event = out.events.find((e) => e.reservationId === over)
+    expect(event).toEqual({
+      v: 1,
+      reservationId: over,
+      userId: USER,
+      tripId,
+      seq: refused.offset,
+      change: 'rejected',
+      status: 'removed',
+      current: { status: 'removed', startsAt: '2030-02-01T08:00:00.000Z', endsAt: '2030-02-01T16:00:00.000Z', title: 'one too many', type: 'flight', places: flight.places },
+      acceptedAt: T0,
+      commandId: refused.command.id,
+      emittedFor: refused.offset,
+      rejection: { code: 'limit_trip_reservations', reason: `trip ${tripId} holds 500 reservations, at most 500 allowed` },
+    })
+    // Room again once one is removed.
+    const again = s.run(s.cmd('reservation.remove', { reservationId: last }), s.cmd('reservation.create', { reservationId: over, ...flight, tripId }))
+    expect(again.rejected).toEqual([])
+    expect(s.live(tripId)).toHaveLength(500)
+  })
+
+  test('an update moving a reservation into a full trip is refused; its event carries the reservation as it stays', () => {
+    const s = setup()
+    const tripId = s.nextId()
+    s.run(s.cmd('trip.create', { tripId, name: 'Full' }))
+    fill(s, L.reservationsPerTrip, tripId)
+    const [mover] = fill(s, 1)
+    const move = s.cmd('reservation.update', { reservationId: mover!, patch: { tripId, title: 'moved' } })
+    const out = s.run(move)
+    expect(out.rejected.map((r) => r.code)).toEqual(['limit_trip_reservations'])
+    expect(out.writes.size).toBe(0)
+    expect(out.events).toEqual([
+      expect.objectContaining({ reservationId: mover, change: 'rejected', status: 'active', tripId: UNASSIGNED, seq: move.offset, current: expect.objectContaining({ title: flight.title }) }),
+    ])
+    expect(s.res(mover!)).toMatchObject({ tripId: UNASSIGNED, title: flight.title })
+  })
+
+  test('trip.remove that would overfill Unassigned is refused (nothing moves); one that just fits moves all', () => {
+    const s = setup()
+    fill(s, L.reservationsPerTrip - 2)
+    const [fits, overflows] = [s.nextId(), s.nextId()]
+    s.run(s.cmd('trip.create', { tripId: fits, name: 'two' }), s.cmd('trip.create', { tripId: overflows, name: 'three' }))
+    fill(s, 2, fits)
+    fill(s, 3, overflows)
+    const before = s.table.snapshot()
+    const refused = s.run(s.cmd('trip.remove', { tripId: overflows }))
+    expect(refused.rejected).toMatchObject([{ code: 'limit_trip_reservations', reason: 'the Unassigned trip holds 498 reservations, at most 500 allowed' }])
+    expect(refused.events).toEqual([]) // a trip command: the API's 422 is the user's answer
+    expect(s.table.items).toEqual(before)
+    expect(s.run(s.cmd('trip.remove', { tripId: fits })).rejected).toEqual([])
+    expect(s.live(UNASSIGNED)).toHaveLength(500)
+    expect(s.live(fits)).toEqual([])
+  })
+
+  test('active reservations per user: cancelled ones do not count; agency updates are never refused', () => {
+    const s = setup()
+    const trips = Array.from({ length: 5 }, () => s.nextId())
+    s.run(...trips.map((tripId) => s.cmd('trip.create', { tripId, name: 't' })))
+    const first = fill(s, 400, trips[0])
+    s.run(s.cmd('reservation.agency-update', { agencyId: 'acme', reservationId: first[0]!, change: 'cancelled' }))
+    expect(s.res(first[0]!).status).toBe('active') // not the agency's: refused, agency_mismatch
+    const agencyOwned = s.nextId()
+    s.run(s.cmd('reservation.create', { reservationId: agencyOwned, ...flight, agencyId: 'acme', tripId: trips[4] }))
+    s.run(s.cmd('reservation.agency-update', { agencyId: 'acme', reservationId: agencyOwned, change: 'cancelled' }))
+    for (const tripId of trips.slice(1, 4)) fill(s, 500, tripId)
+    fill(s, L.activeReservationsPerUser - 400 - 1500, trips[4]) // exactly 2000 active
+    const over = s.cmd('reservation.create', { reservationId: s.nextId(), ...flight, tripId: trips[4] })
+    const out = s.run(over)
+    expect(out.rejected).toMatchObject([{ code: 'limit_active_reservations', reason: '2000 active reservations, at most 2000 allowed' }])
+    expect(out.events).toMatchObject([{ change: 'rejected', status: 'removed', rejection: { code: 'limit_active_reservations' } }])
+    // The agency brings its cancelled reservation back: 2001 active, not refused.
+    const back = s.run(s.cmd('reservation.agency-update', { agencyId: 'acme', reservationId: agencyOwned, change: 'rescheduled', startsAt: '2030-03-01T08:00Z', endsAt: '2030-03-01T10:00Z' }))
+    expect(back.rejected).toEqual([])
+    expect(s.res(agencyOwned).status).toBe('active')
+  })
+
+  test('trips per user: the Unassigned trip is not counted; a removed trip frees its place', () => {
+    const s = setup()
+    fill(s, 1) // the Unassigned trip exists
+    const ids = Array.from({ length: L.tripsPerUser }, () => s.nextId())
+    expect(s.run(...ids.map((tripId) => s.cmd('trip.create', { tripId, name: 't' }))).rejected).toEqual([])
+    const out = s.run(s.cmd('trip.create', { tripId: s.nextId(), name: 'one more' }))
+    expect(out.rejected).toMatchObject([{ code: 'limit_trips', reason: '500 trips, at most 500 allowed' }])
+    expect(out.events).toEqual([])
+    const freed = s.run(s.cmd('trip.remove', { tripId: ids[0]! }), s.cmd('trip.create', { tripId: s.nextId(), name: 'fits' }))
+    expect(freed.rejected).toEqual([])
+  })
+
+  test('shares per trip: a new grantee past the limit is refused, a grantee already there may change role', () => {
+    const s = setup()
+    const tripId = s.nextId()
+    s.run(s.cmd('trip.create', { tripId, name: 'shared' }))
+    const grantees = Array.from({ length: L.sharesPerTrip }, (_, i) => `g${i}`)
+    expect(s.run(...grantees.map((granteeId) => s.cmd('trip.share.put', { tripId, granteeId, role: 'full' }))).rejected).toEqual([])
+    const out = s.run(s.cmd('trip.share.put', { tripId, granteeId: 'late', role: 'full' }), s.cmd('trip.share.put', { tripId, granteeId: 'g0', role: 'dates-and-places' }))
+    expect(out.rejected).toMatchObject([{ code: 'limit_trip_shares', reason: `trip ${tripId} is shared with 50 users, at most 50 allowed` }])
+    expect(s.trip(tripId).shares.g0).toBe('dates-and-places')
+    expect(Object.keys(s.trip(tripId).shares)).toHaveLength(50)
+    expect(s.table.items.has(shareSk(tripId, 'late'))).toBe(false)
+  })
+
+  test('a batch half-written before a crash decides each limit on replay as the first run did', () => {
+    const s = setup()
+    const tripId = s.nextId()
+    s.run(s.cmd('trip.create', { tripId, name: 'Nearly full' }))
+    fill(s, L.reservationsPerTrip - 1, tripId)
+    const base = s.table.snapshot()
+    const [a, b, c] = [s.nextId(), s.nextId(), s.nextId()]
+    const batch = [
+      s.cmd('reservation.create', { reservationId: a, ...flight, tripId }), // fits: 500
+      s.cmd('reservation.remove', { reservationId: a }), // 499
+      s.cmd('reservation.create', { reservationId: b, ...flight, tripId }), // fits: 500
+      s.cmd('reservation.create', { reservationId: c, ...flight, tripId }), // refused
+    ]
+    const reference = new FakeTable()
+    for (const [k, v] of base) reference.items.set(k, structuredClone(v))
+    const ref = reference.run(batch)
+    expect(ref.rejected.map((r) => r.offset)).toEqual([batch[3]!.offset])
+    for (const keep of [0, 1]) {
+      for (const replaySize of [1, 2, 4]) {
+        const table = new FakeTable()
+        for (const [k, v] of base) table.items.set(k, structuredClone(v))
+        const loaded = table.load(batch)
+        const first = fold(USER, loaded.items, batch, loaded.index)
+        let i = 0
+        table.write(first.writes, () => i++ % 2 === keep)
+        const rejected: number[] = []
+        for (let n = 0; n < batch.length; n += replaySize) rejected.push(...table.run(batch.slice(n, n + replaySize)).rejected.map((r) => r.offset))
+        expect(rejected).toEqual([batch[3]!.offset])
+        const strip = (m: Map<string, FoldItem>) => new Map([...m].map(([k, v]) => [k, { ...v, lastEvent: undefined }]))
+        expect(strip(table.items)).toEqual(strip(reference.items))
+      }
+    }
+  })
+})
+
+test('the largest trip item the fold can make stays far below DynamoDB’s 400 KB', () => {
+  const s = setup()
+  const tripId = s.nextId()
+  const name = 'N'.repeat(TripName.maxLength!)
+  const notes = 'n'.repeat(TripNotes.maxLength!)
+  s.run(s.cmd('trip.create', { tripId, name, notes }))
+  const grantee = (i: number) => `${'g'.repeat(UserId.maxLength! - 4)}${String(i).padStart(4, '0')}`
+  s.run(...Array.from({ length: LIMITS.sharesPerTrip }, (_, i) => s.cmd('trip.share.put', { tripId, granteeId: grantee(i), role: 'dates-and-places' })))
+  s.run(...Array.from({ length: 50 }, () => s.cmd('reservation.create', { reservationId: s.nextId(), ...flight, tripId })))
+  const trip = s.trip(tripId)
+  expect(Object.keys(trip.shares)).toHaveLength(LIMITS.sharesPerTrip)
+  const bytes = Buffer.byteLength(JSON.stringify(trip))
+  expect(bytes).toBeLessThan(40_000) // a tenth of the limit, whatever the number of reservations
 })

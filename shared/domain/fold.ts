@@ -142,7 +142,7 @@ class UserBatch {
    */
   asOf(r: ReservationItem, ctx: Ctx): { tripId: string; status: ReservationStatus } | undefined {
     if (r.lastOffset < ctx.offset) return r.deleted || r.status === 'removed' ? undefined : { tripId: r.tripId, status: r.status }
-    const createdAt = r.createdBy === undefined ? undefined : this.offsetOf.get(r.createdBy)
+    const createdAt = r.createdOffset ?? (r.createdBy === undefined ? undefined : this.offsetOf.get(r.createdBy))
     if (createdAt !== undefined && createdAt >= ctx.offset) return undefined
     let { tripId, status } = r
     for (let i = r.history.length - 1; i >= 0 && r.history[i]!.offset >= ctx.offset; i--) {
@@ -331,6 +331,7 @@ function applyReservationCreate(b: UserBatch, { payload: p }: CommandOf<'reserva
     trackingRef: p.trackingRef,
     agencyId: p.agencyId,
     createdBy: ctx.commandId,
+    createdOffset: ctx.offset,
     price: p.price,
     notes: p.notes,
     status: 'active' as const,

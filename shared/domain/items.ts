@@ -87,6 +87,8 @@ export const ReservationItem = Type.Object(
     agencyOccurredAt: Type.Optional(Iso),
     /** Id of the command that created it: the same create sent again (an idempotent retry) is no conflict. */
     createdBy: Type.Optional(Id),
+    /** Offset of the command that created it: a replay counts it only at later offsets. */
+    createdOffset: Type.Optional(Type.Integer({ minimum: 0 })),
     price: Type.Optional(Price),
     notes: Type.Optional(Notes),
     status: ReservationStatus,
