@@ -78,8 +78,9 @@ export async function applyIsolated<R> (io: IsolationIo<R>, users: readonly User
 
   /**
    * All of `user`'s commands were refused (with `error`): apply the longest prefix that is taken.
-   * Invariant: commands before `lo` are applied; [lo, hi) was refused, from the table as it is
-   * now when `verified`, else presumed refused (it is the rest of a refused run).
+   * Invariant: commands before `lo` are applied; [lo, hi) was refused from the table as it is now
+   * when `verified`, else presumed refused (it is the rest of a run refused before `lo` moved).
+   * A command is dead-lettered only after a step of it alone was refused.
    */
   async function byCommands (user: UserCommands, error: DynamoRefusedError): Promise<void> {
     const list = user.commands
@@ -101,8 +102,10 @@ export async function applyIsolated<R> (io: IsolationIo<R>, users: readonly User
         verified = true
         last = e
       } else {
+        // The rest was refused from an older state: tried again before anything is dead-lettered.
         lo = mid
-        if (lo === hi) { hi = list.length; verified = false }
+        verified = false
+        if (lo === hi) hi = list.length
       }
     }
   }
