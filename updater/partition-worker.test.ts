@@ -5,7 +5,7 @@ import { encodeCommand, type Command } from '../shared/schemas/command.ts'
 import type { BatchIo } from './batch-processor.ts'
 import type { Committer } from './committer.ts'
 import type { Item, Key } from './dynamo-io.ts'
-import { BatchAbandonedError } from './errors.ts'
+import { BatchAbandonedError, DynamoRefusedError } from './errors.ts'
 import type { PartitionLease } from './lease.ts'
 import { UpdaterMetrics } from './metrics.ts'
 import { PartitionWorker } from './partition-worker.ts'
@@ -78,4 +78,55 @@ test('an attempt past the batch deadline is abandoned: it writes nothing more, a
   const failed = lines.filter(l => l.msg === 'updater_batch_failed')
   expect(failed.length).toBe(1)
   expect((failed[0]!.error as { name: string }).name).toBe('BatchDeadlineError')
+})
+
+test('a write refused for good does not stall the partition: the refused user\'s command is dead-lettered and logged, the others written, the batch committed once', async () => {
+  const table = new Map<string, Item>()
+  let refusedCalls = 0
+  const io: BatchIo = {
+    getAll: async keys => keys.map(k => table.get(keyOf(k))).filter((i): i is Item => i !== undefined),
+    ...fakeLiveQueries(table),
+    putAll: async (items, guard) => {
+      guard()
+      if (items.some(i => i.pk === 'U#mallory')) {
+        refusedCalls++
+        throw new DynamoRefusedError('write', 'ValidationException', Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' }))
+      }
+      for (const i of items) table.set(keyOf(i), i)
+      return 1
+    }
+  }
+  const commits: Array<[number, number]> = []
+  const dlq: Array<Record<string, string>> = []
+  const lines: Array<Record<string, unknown>> = []
+  const metrics = new UpdaterMetrics()
+  const lease = { partition: 0, isValid: () => true, isHeld: () => true, check: () => {}, renew: async () => {}, acquire: async () => 1 } as unknown as PartitionLease
+  const worker = new PartitionWorker(
+    { partition: 0, batchMaxMessages: 10, batchMaxWaitMs: 5, stallRetryMs: 10, leaseRetryMs: 50, batchDeadlineMs: 5000, abandonGraceMs: 5000 },
+    {
+      log: createLogger('worker-test', 'debug', {}, line => { lines.push(JSON.parse(line)) }),
+      metrics,
+      lease,
+      committer: { commit: async (p: number, offset: number) => { commits.push([p, offset]) } } as unknown as Committer,
+      position: async () => 0,
+      batch: { topic: 'cmd', statusTopic: 'status', deadLetterTopic: 'dlq', io, send: async (topic, _key, _value, headers) => { if (topic === 'dlq') dlq.push(headers!) } },
+      wake: () => {}
+    })
+  worker.start()
+  const deadline = Date.now() + 5000
+  while (worker.fetchPosition === undefined && Date.now() < deadline) await Bun.sleep(5)
+  worker.deliver([tripCreate('u1', 0), tripCreate('mallory', 1), tripCreate('u2', 2)])
+  while (commits.length === 0 && Date.now() < deadline) await Bun.sleep(5)
+  await worker.stop()
+
+  expect(commits).toEqual([[0, 3]])
+  expect([...table.keys()].map(k => k.split('|')[0]).sort()).toEqual(['U#u1', 'U#u2'])
+  expect(dlq.map(h => [h['dlq-origin-offset'], h['dlq-code']])).toEqual([['1', 'write_refused']])
+  expect(refusedCalls).toBeGreaterThanOrEqual(2)
+  expect(lines.filter(l => l.msg === 'updater_batch_failed')).toEqual([])
+  expect(lines.find(l => l.msg === 'updater_write_refused')).toMatchObject({ partition: 0, user: 'mallory', offset: 1, blocked: [], error: 'ValidationException' })
+  expect(metrics.poison.get({ reason: 'write_refused' })).toBe(1)
+  expect(metrics.commands.get({ result: 'refused' })).toBe(1)
+  expect(metrics.commands.get({ result: 'applied' })).toBe(2)
+  expect(metrics.stalled.get({ partition: 0 })).toBe(0)
 })
