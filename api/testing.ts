@@ -62,7 +62,7 @@ export function deadDb (): DynamoDBDocumentClient {
   return createDynamoClient({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'local' }, { requestTimeoutMs: 300, maxAttempts: 1 })
 }
 
-export function testApp (o: Partial<ApiDeps> & { settings?: Partial<ApiDeps['settings']> } = {}) {
+export function testApp (o: Partial<Omit<ApiDeps, 'settings'>> & { settings?: Partial<ApiDeps['settings']> } = {}) {
   const producer = (o.producer ?? new FakeSink()) as FakeSink
   const registry = o.registry ?? new Registry()
   const hub = o.hub ?? new NotificationHub(5)

@@ -22,8 +22,15 @@ const testDefaults: Record<string, string> = {
   KAFKA_PORT: '19092', KAFKA_CONTROLLER_PORT: '19093', DYNAMODB_PORT: '18000',
   HAPROXY_PORT: '18080', HAPROXY_STATS_PORT: '18404', API_BASE_PORT: '13001', UPDATER_BASE_PORT: '13101', NOTIFIER_BASE_PORT: '13201'
 }
-/** An eager log cleaner, so the compaction tests see a topic compacted within seconds. */
-const testBrokerEnv = { KAFKA_BROKER_LOG_CLEANER_BACKOFF_MS: '500' }
+/**
+ * An eager log cleaner, so the compaction tests see a topic compacted within seconds. Per-user
+ * and per-agency rate limits far above production's: many tests drive one user hard on purpose
+ * (floods that test other defences); the rate limit tests set their own figures.
+ */
+const testEnv = {
+  KAFKA_BROKER_LOG_CLEANER_BACKOFF_MS: '500',
+  RATE_USER_PER_S: '10000', RATE_USER_BURST: '100000', RATE_AGENCY_PER_S: '10000', RATE_AGENCY_BURST: '100000'
+}
 
 async function main (): Promise<number> {
   if (mode !== 'start' && mode !== 'test' && mode !== 'infra') {
@@ -47,7 +54,7 @@ async function main (): Promise<number> {
   process.on('SIGTERM', () => onSignal('SIGTERM'))
 
   try {
-    stack = await launchStack(s, { roles: mode === 'start', log, extraEnv: test ? testBrokerEnv : undefined, signal: starting.signal })
+    stack = await launchStack(s, { roles: mode === 'start', log, extraEnv: test ? testEnv : undefined, signal: starting.signal })
   } catch (err) {
     if (starting.signal.aborted) return 0
     log.error(err instanceof StackRunningError ? 'stack_already_running' : 'stack_failed', { error: err as Error })

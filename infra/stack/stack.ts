@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { type Static } from '@sinclair/typebox'
 import { type Logger } from '../../shared/log/logger.ts'
 import { dynaliteService } from '../dynalite/service.ts'
-import { API_POOL_CHECK } from '../haproxy/config.ts'
+import { API_POOL_CHECK, type HaproxyLimits } from '../haproxy/config.ts'
 import { haproxyService } from '../haproxy/service.ts'
 import { brokerService, kafkaClasspath, prepareBroker } from '../kafka/broker.ts'
 import { provision } from '../provision.ts'
@@ -80,7 +80,7 @@ export function roleService (o: RoleSpecOptions): ServiceSpec {
 export async function startRoles (sup: Supervisor, s: Settings, dataDir: string, env: Record<string, string>): Promise<void> {
   const apiPorts = Array.from({ length: s.API_COUNT }, (_, i) => s.API_BASE_PORT + i)
   await Promise.all(apiPorts.map((port, i) => sup.start(roleService({ name: `api-${i + 1}`, script: 'api/main.ts', port, env }))))
-  await sup.start(haproxyService({ port: s.HAPROXY_PORT, statsPort: s.HAPROXY_STATS_PORT, backends: apiPorts, healthPath: API_POOL_CHECK }, dataDir))
+  await sup.start(haproxyService({ port: s.HAPROXY_PORT, statsPort: s.HAPROXY_STATS_PORT, backends: apiPorts, healthPath: API_POOL_CHECK, limits: haproxyLimits(s) }, dataDir))
   await Promise.all(Array.from({ length: s.UPDATER_COUNT }, (_, i) => sup.start(roleService({
     name: `updater-${i + 1}`, script: 'updater/main.ts', port: s.UPDATER_BASE_PORT + i,
     env: { ...env, UPDATER_INDEX: String(i), UPDATER_COUNT: String(s.UPDATER_COUNT) }
@@ -88,6 +88,17 @@ export async function startRoles (sup: Supervisor, s: Settings, dataDir: string,
   await Promise.all(Array.from({ length: s.NOTIFIER_COUNT }, (_, i) => sup.start(roleService({
     name: `notifier-${i + 1}`, script: 'notifier/main.ts', port: s.NOTIFIER_BASE_PORT + i, env
   }))))
+}
+
+/** HAProxy's limits from the stack's settings. */
+export function haproxyLimits (s: Settings): HaproxyLimits {
+  return {
+    connPerIp: s.HAPROXY_CONN_PER_IP,
+    connRatePerIp: s.HAPROXY_CONN_RATE_PER_IP,
+    reqRatePerIp: s.HAPROXY_REQ_RATE_PER_IP,
+    requestSlots: s.HAPROXY_REQUEST_SLOTS,
+    streamSlots: s.HAPROXY_STREAM_SLOTS
+  }
 }
 
 export function ensureDir (dir: string): string {
