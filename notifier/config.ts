@@ -32,6 +32,7 @@ export const NotifierSettings = Type.Object({
   WEBHOOK_BACKOFF_MS: Type.Integer({ default: 250, minimum: 1, maximum: 60_000, description: 'first retry delay; doubles each retry, with full jitter' }),
   WEBHOOK_BACKOFF_MAX_MS: Type.Integer({ default: 5000, minimum: 1, maximum: 300_000, description: 'largest webhook retry delay' }),
   WEBHOOK_CONCURRENCY: Type.Integer({ default: 256, minimum: 1, maximum: 10_000, description: 'webhook calls in flight per process (each user has at most one)' }),
+  WEBHOOK_GROUP_ID: Type.String({ default: 'notifier-webhooks', minLength: 1, maxLength: 200, description: 'consumer group of the notifiers on the webhook topic (its own progress: a new NOTIFIER_GROUP_ID does not replay webhooks)' }),
   WEBHOOK_USERS_IN_FLIGHT: Type.Integer({ default: 64, minimum: 1, maximum: 1000, description: 'users whose webhook jobs run at once per partition of the webhook topic (one job each)' }),
   WEBHOOK_MAX_BUFFERED: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'webhook jobs read but not done before reading the webhook topic pauses' }),
   WEBHOOK_ALLOW_HTTP: Type.Boolean({ default: false, description: 'allow http:// webhook URLs (local and tests; production wants https)' }),

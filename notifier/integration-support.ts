@@ -55,6 +55,7 @@ export async function testEnv(name: string, overrides: Record<string, string> = 
     TOPIC_STATUS: statusTopic,
     TOPIC_NOTIFICATIONS: notificationsTopic,
     NOTIFIER_GROUP_ID: uniq(`${name}-group`),
+    WEBHOOK_GROUP_ID: uniq(`${name}-webhooks`),
     NOTIFIER_SESSION_TIMEOUT_MS: '6000',
     NOTIFIER_HEARTBEAT_MS: '500',
     WEBHOOK_ALLOW_HTTP: 'true',
@@ -71,8 +72,8 @@ export async function testEnv(name: string, overrides: Record<string, string> = 
   const db = createDynamoClient(settings)
   await ensureTable(db, table, testLogger)
   const producer = new BatchingProducer({ brokers: brokers(), clientId: `${name}-test`, lingerMs: 1, deadlineMs: 10_000 })
-  // a topic just created can take a moment to show in metadata
-  await waitFor('the status topic in metadata', () => producer.connect([statusTopic]).then(() => true), 15_000, 200)
+  // a topic just created can take a moment to show in metadata (the notifier's producer fails fast on an unknown one)
+  await waitFor('the topics in metadata', () => producer.connect([statusTopic, notificationsTopic, webhookTopic(statusTopic), dlqTopic]).then(() => true, () => false), 15_000, 200)
   return {
     settings, env, db, producer, statusTopic, notificationsTopic, dlqTopic, table,
     async close() {

@@ -86,7 +86,7 @@ export function createNotifier(s: NotifierSettings, db: DynamoDBDocumentClient, 
     log,
   )
   const webhookConsumer = new StatusConsumer(
-    { ...common, name: 'webhooks', groupId: `${s.NOTIFIER_GROUP_ID}.webhooks`, topic: hooks, keysInFlight: s.WEBHOOK_USERS_IN_FLIGHT, maxBuffered: s.WEBHOOK_MAX_BUFFERED },
+    { ...common, name: 'webhooks', groupId: s.WEBHOOK_GROUP_ID, topic: hooks, keysInFlight: s.WEBHOOK_USERS_IN_FLIGHT, maxBuffered: s.WEBHOOK_MAX_BUFFERED },
     (r, signal) => worker.process(r, signal),
     metrics,
     log,
