@@ -79,7 +79,7 @@ export async function startRoles (prefix: string, apiEnv: Record<string, string>
     UPDATER_BATCH_MAX_WAIT_MS: '5'
   })
   const apiPort = freePort()
-  const api = spawnRole('api/main.ts', {
+  const startApi = () => spawnRole('api/main.ts', {
     ...common,
     PORT: String(apiPort),
     JWT_SECRET,
@@ -88,8 +88,10 @@ export async function startRoles (prefix: string, apiEnv: Record<string, string>
     SHUTDOWN_GRACE_MS: '5000',
     ...apiEnv
   })
+  let api = startApi()
   const url = `http://127.0.0.1:${apiPort}`
-  const logs = () => `--- api ---\n${api.logs()}\n--- updater ---\n${updater.logs()}`
+  let earlier = ''
+  const logs = () => `--- api ---\n${earlier}${api.logs()}\n--- updater ---\n${updater.logs()}`
   const commands = new CommandReader()
   const stop = async () => {
     await commands.stop()
@@ -97,7 +99,19 @@ export async function startRoles (prefix: string, apiEnv: Record<string, string>
     await Promise.all([api, updater].map(r => Promise.race([r.proc.exited, Bun.sleep(8000).then(() => { r.proc.kill('SIGKILL') })])))
   }
   try {
-    await waitFor('the API ready', async () => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })).status === 200, 30_000, 200)
+    // As the stack's supervisor does, start the API again if it exits before it is ready (a broker
+    // that was just started answers COORDINATOR_LOAD_IN_PROGRESS to the first producer for a while).
+    for (let attempt = 1; ; attempt++) {
+      const ready = await Promise.race([
+        waitFor('the API ready', async () => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })).status === 200, 30_000, 200).then(() => true),
+        api.proc.exited.then(() => false)
+      ])
+      if (ready) break
+      if (attempt === 3) throw new Error('the API exited before it was ready, 3 times')
+      earlier += `${api.logs()}\n--- api restarted ---\n`
+      await Bun.sleep(1000)
+      api = startApi()
+    }
     await commands.start(commandsTopic)
   } catch (err) {
     await stop()

@@ -32,8 +32,16 @@ export function createDynamoClient (s: DynamoSettingsValues, opts: { requestTime
       httpsAgent: new HttpsAgent(agentOpts)
     })
   })
-  return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    unmarshallOptions: { wrapNumbers: false }
-  })
+  return DynamoDBDocumentClient.from(client, TRANSLATE)
+}
+
+/**
+ * convertClassInstanceToMap: the marshaller tells a plain object by `value.constructor.name`, so a
+ * map with a user's key `constructor` (a trip's shares, granted to the user `constructor`) looks
+ * like a class instance and would be refused for good ("Unsupported type"). Every item we write is
+ * plain JSON data (TypeBox shapes), so converting any object as a map loses nothing.
+ */
+export const TRANSLATE = {
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  unmarshallOptions: { wrapNumbers: false }
 }
