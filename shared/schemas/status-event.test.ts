@@ -15,3 +15,17 @@ test('bad status events are refused, never thrown', () => {
   for (const poison of ['', 'null', '{', new Uint8Array([0xff])]) expect(decodeStatusEvent(poison).ok).toBe(false)
   expect(() => encodeStatusEvent({ ...sampleEvent, status: 'lost' } as unknown as StatusEvent)).toThrow()
 })
+
+test('a rejected event carries its limit code and reason; other codes are refused', () => {
+  const rejected: StatusEvent = {
+    ...sampleEvent,
+    change: 'rejected',
+    status: 'removed',
+    current: { ...sampleEvent.current, status: 'removed' },
+    rejection: { code: 'limit_trip_reservations', reason: 'the Unassigned trip holds 500 reservations, at most 500 allowed' },
+  }
+  delete rejected.previous
+  expect(decodeStatusEvent(encodeStatusEvent(rejected))).toEqual({ ok: true, event: rejected })
+  expect(decodeStatusEvent(JSON.stringify({ ...rejected, rejection: { code: 'reservation_exists', reason: 'x' } })).ok).toBe(false)
+  expect(decodeStatusEvent(JSON.stringify({ ...rejected, rejection: { code: 'limit_trips', reason: 'x'.repeat(501) } })).ok).toBe(false)
+})
