@@ -103,7 +103,7 @@ export async function startRoles (prefix: string, apiEnv: Record<string, string>
     // that was just started answers COORDINATOR_LOAD_IN_PROGRESS to the first producer for a while).
     for (let attempt = 1; ; attempt++) {
       const ready = await Promise.race([
-        waitFor('the API ready', async () => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })).status === 200, 30_000, 200).then(() => true),
+        waitFor('the API ready', async () => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })).status === 200, 60_000, 200).then(() => true),
         api.proc.exited.then(() => false)
       ])
       if (ready) break

@@ -47,7 +47,7 @@ beforeAll(async () => {
   agencyReservation = r2.json.id
   await until('the reservations applied', () => as(alice, 'GET', `/v1/reservations/${agencyReservation}`), a => a.status === 200)
   await until('the reservations applied', () => as(alice, 'GET', `/v1/reservations/${reservation}`), a => a.status === 200)
-}, 60_000)
+}, 150_000)
 afterAll(async () => { await roles?.stop() }, 20_000)
 
 test('the names cover the built-ins that matter', () => {

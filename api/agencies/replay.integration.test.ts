@@ -39,7 +39,7 @@ beforeAll(async () => {
   expect(created.status).toBe(202)
   reservationId = created.json.id
   await until('the reservation applied', get, a => a.status === 200)
-}, 60_000)
+}, 150_000)
 afterAll(async () => { await roles?.stop() }, 20_000)
 
 describe('agency updates cannot be replayed', () => {
