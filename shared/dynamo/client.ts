@@ -32,7 +32,8 @@ export function createDynamoClient (s: DynamoSettingsValues, opts: { requestTime
       httpsAgent: new HttpsAgent(agentOpts)
     })
   })
-  return DynamoDBDocumentClient.from(client, TRANSLATE)
+  // Copies: the document client adds its own keys to the options objects it is given.
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { ...TRANSLATE.marshallOptions }, unmarshallOptions: { ...TRANSLATE.unmarshallOptions } })
 }
 
 /**
