@@ -43,9 +43,11 @@ const app = createApp({ producer, db, table: s.TABLE_NAME, log, registry, draini
 await Promise.all([producer.connect([s.TOPIC_COMMANDS]), liveFeed.start(), jwks?.start()])
 // Bodies are read whole, within BODY_READ_TIMEOUT_MS and BODY_LIMIT_BYTES, before the app sees them.
 let server: ReturnType<typeof serveApi> | undefined
+const bodyRefused = registry.counter('api_body_refused_total', 'Request bodies refused before the app: too slow (request_timeout), too large (payload_too_large), unreadable (bad_request)')
 listenOrExit(() => {
   server = serveApi(request => app.handle(request), {
-    port: s.PORT, hostname: s.HOST, maxBodyBytes: s.BODY_LIMIT_BYTES, bodyReadTimeoutMs: s.BODY_READ_TIMEOUT_MS, addresses: new ClientAddresses(s.TRUSTED_PROXIES)
+    port: s.PORT, hostname: s.HOST, maxBodyBytes: s.BODY_LIMIT_BYTES, bodyReadTimeoutMs: s.BODY_READ_TIMEOUT_MS, addresses: new ClientAddresses(s.TRUSTED_PROXIES),
+    onRefused: code => bodyRefused.inc({ code })
   })
 }, { host: s.HOST, port: s.PORT }, log)
 log.info('api_listening', { host: s.HOST, port: s.PORT })

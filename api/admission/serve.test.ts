@@ -9,7 +9,8 @@ let handled = 0
 const app = new Elysia()
   .post('/echo', async ({ request }) => { handled++; return { bytes: (await request.arrayBuffer()).byteLength, client: clientAddress(request) } })
   .get('/who', ({ request }) => ({ client: clientAddress(request) }))
-const server = serveApi(r => app.handle(r), { port: 0, hostname: '127.0.0.1', maxBodyBytes: 1024, bodyReadTimeoutMs: 700, addresses: new ClientAddresses('127.0.0.1') })
+const refused: string[] = []
+const server = serveApi(r => app.handle(r), { port: 0, hostname: '127.0.0.1', maxBodyBytes: 1024, bodyReadTimeoutMs: 700, addresses: new ClientAddresses('127.0.0.1'), onRefused: c => refused.push(c) })
 afterAll(() => server.stop(true))
 
 /** A raw connection from `from`: sends `head`, then the body a byte every `everyMs` (0: at once); resolves with what came back. */
@@ -37,6 +38,7 @@ describe('the API server reads bodies before the app, with a deadline and a cap'
     expect(r.ms).toBeGreaterThan(600)
     expect(r.ms).toBeLessThan(2500) // the deadline (700 ms), not the 10 s the body would take
     expect(handled).toBe(before)
+    expect(refused).toContain('request_timeout')
   })
 
   test('many slow bodies at once do not delay a normal request', async () => {

@@ -12,6 +12,8 @@ export interface ServeOptions {
   addresses: ClientAddresses
   /** Seconds a connection may stay silent (Bun's idleTimeout); streams send heartbeats well inside it. */
   idleTimeoutS?: number
+  /** Told of each body refused here (a metric; no log line: a slowloris would flood the log). */
+  onRefused?: (code: ErrorCode) => void
 }
 
 type Fetch = (request: Request) => Response | Promise<Response>
@@ -35,7 +37,10 @@ export function serveApi (fetch: Fetch, o: ServeOptions): Server<undefined> {
       let request = req
       if (req.body) {
         const read = await readBody(req, o)
-        if (!read.ok) return refuse(read.status, read.code, read.message)
+        if (!read.ok) {
+          o.onRefused?.(read.code)
+          return refuse(read.status, read.code, read.message)
+        }
         request = new Request(req.url, { method: req.method, headers: req.headers, body: read.body, signal: req.signal })
       }
       setClientAddress(request, client)
