@@ -226,3 +226,39 @@ describe('DynamoIo.putAll with writes of unknown outcome', () => {
     expect(f.calls.length).toBe(2)
   })
 })
+
+describe('DynamoIo.queryLive / countLive (the live local index)', () => {
+  test('consistent Queries of the live index by prefix, every page read; COUNT summed across pages with the status filter', async () => {
+    const pages = [
+      { Items: [{ pk: 'U#a', sk: 'RES#1' }], Count: 1, LastEvaluatedKey: { pk: 'U#a', sk: 'RES#1', lsi1sk: 'R#T#1' } },
+      { Items: [{ pk: 'U#a', sk: 'RES#2' }], Count: 1 }
+    ]
+    const f = fakeDb((_input, call) => pages[call % 2])
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 2, retry: policy }, {}, async () => {})
+    expect(await io.queryLive('U#a', 'R#T#')).toEqual([{ pk: 'U#a', sk: 'RES#1' }, { pk: 'U#a', sk: 'RES#2' }])
+    const [first, second] = f.calls as unknown as Array<Record<string, any>>
+    expect(first).toMatchObject({
+      TableName: 't',
+      IndexName: 'live',
+      ConsistentRead: true,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'lsi1sk' },
+      ExpressionAttributeValues: { ':pk': 'U#a', ':prefix': 'R#T#' }
+    })
+    expect(first!.Select).toBeUndefined()
+    expect(second!.ExclusiveStartKey).toEqual(pages[0]!.LastEvaluatedKey)
+
+    expect(await io.countLive('U#a', 'R#', 'active')).toBe(2)
+    const counted = f.calls[2] as unknown as Record<string, any>
+    expect(counted).toMatchObject({ Select: 'COUNT', FilterExpression: '#status = :status', ExpressionAttributeValues: { ':status': 'active', ':prefix': 'R#' } })
+    expect(await io.countLive('U#a', 'T#')).toBe(2)
+    expect((f.calls[4] as unknown as Record<string, any>).FilterExpression).toBeUndefined()
+  })
+
+  test('a throttled Query is retried', async () => {
+    const f = fakeDb((_input, call) => call === 0 ? err('ThrottlingException', 400) : { Count: 3 })
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy }, {}, async () => {})
+    expect(await io.countLive('U#a', 'T#')).toBe(3)
+    expect(f.calls).toHaveLength(2)
+  })
+})
