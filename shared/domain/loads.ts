@@ -232,14 +232,14 @@ const rowOf = (item: Record<string, unknown>): LiveRow => ({
 export async function readLoads(io: LoadIo, users: readonly UserLoad[]): Promise<void> {
   const byPk = new Map(users.map((u) => [userPk(u.userId), u]))
   const plans = new Map(users.map((u) => [u, planLoads(u.commands)]))
-  const counts = users.flatMap((u) => {
+  // The counts are read once, beside the first round (started here, awaited with it).
+  const counts: Array<Promise<void>> = []
+  for (const u of users) {
     const pk = userPk(u.userId)
     const plan = plans.get(u)!
-    return [
-      plan.activeReservations && io.countLive(pk, LIVE_RESERVATIONS_PREFIX, 'active').then((n) => { u.index.activeReservations = n }),
-      plan.liveTrips && io.countLive(pk, LIVE_TRIPS_PREFIX).then((n) => { u.index.liveTrips = n }),
-    ]
-  })
+    if (plan.activeReservations) counts.push(io.countLive(pk, LIVE_RESERVATIONS_PREFIX, 'active').then((n) => { u.index.activeReservations = n }))
+    if (plan.liveTrips) counts.push(io.countLive(pk, LIVE_TRIPS_PREFIX).then((n) => { u.index.liveTrips = n }))
+  }
   for (let round = 0; ; round++) {
     const keys: Array<{ pk: string; sk: string }> = []
     const queries: Array<Promise<void>> = []
@@ -258,9 +258,9 @@ export async function readLoads(io: LoadIo, users: readonly UserLoad[]): Promise
       break
     }
     if (round > 5) throw new Error('readLoads: the load rounds do not settle (a bug in nextLoads)')
-    const got = keys.length ? io.getAll(keys) : Promise.resolve([])
-    await Promise.all([...queries, ...(round === 0 ? counts : [])])
-    for (const item of await got) byPk.get(String(item.pk))?.items.set(String(item.sk), item as unknown as FoldItem)
+    // One await for all of the round, so a failure of any is handled (and the round's reads end together).
+    const [got] = await Promise.all([keys.length ? io.getAll(keys) : [], ...queries, ...(round === 0 ? counts : [])])
+    for (const item of got) byPk.get(String(item.pk))?.items.set(String(item.sk), item as unknown as FoldItem)
   }
 }
 
