@@ -65,5 +65,7 @@ describe('rate limits per agency', () => {
     for (let i = 0; i < 3; i++) statuses.push((await agencyCall(app, 'demo', { ...update, updateId: `u-${i}` })).status)
     expect(statuses.slice(0, 2).includes(429)).toBe(false)
     expect(statuses[2]).toBe(429)
+    const again = await agencyCall(app, 'demo', { ...update, updateId: 'u-3' })
+    expect({ status: again.status, code: again.json.error.code, retryAfter: again.headers.get('retry-after') }).toEqual({ status: 429, code: 'rate_limited', retryAfter: '1' })
   })
 })

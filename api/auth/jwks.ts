@@ -98,8 +98,7 @@ export class JwksKeys {
     try {
       const res = await (this.o.fetch ?? fetch)(this.o.url, { signal: AbortSignal.timeout(this.o.timeoutMs ?? 5000), headers: { accept: 'application/json' }, redirect: 'error' })
       if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
-      const text = await res.text()
-      if (text.length > (this.o.maxBytes ?? 1_000_000)) throw new Error('key set too large')
+      const text = await readCapped(res, this.o.maxBytes ?? 1_000_000)
       const body = JSON.parse(text) as { keys?: unknown }
       if (!Array.isArray(body.keys)) throw new Error('no "keys" array')
       const keys: SigningKey[] = []
@@ -134,4 +133,21 @@ export async function importSigningKey (jwk: JsonWebKeyIn): Promise<SigningKey |
     return { kid, alg: 'ES256', key }
   }
   return undefined
+}
+
+/** The body as text, read no further than `max` bytes (a key set is small; a huge one is refused unread). */
+async function readCapped (res: Response, max: number): Promise<string> {
+  if (Number(res.headers.get('content-length') ?? 0) > max) throw new Error('key set too large')
+  const reader = res.body?.getReader()
+  if (!reader) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const r = await reader.read()
+    if (r.done) break
+    size += r.value.byteLength
+    if (size > max) { void reader.cancel().catch(() => {}); throw new Error('key set too large') }
+    chunks.push(r.value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }

@@ -152,6 +152,24 @@ describe('JWKS (RS256, ES256)', () => {
     expect(await v.verify(await sign(rsa, claims({ iss: undefined })))).toEqual({ ok: false, reason: 'wrong issuer' })
   })
 
+  test('a key set larger than maxBytes is refused without being read whole; the keys held are kept', async () => {
+    let served = 0
+    const huge: NonNullable<JwksOptions['fetch']> = async () => {
+      served++
+      if (served === 1) return new Response(JSON.stringify({ keys: [rsa.jwk] }), { status: 200 })
+      // No Content-Length: the cap must hold while reading.
+      return new Response(new ReadableStream({ pull (c) { c.enqueue(new Uint8Array(64 * 1024).fill(32)) } }), { status: 200 })
+    }
+    const keys = new JwksKeys({ url: 'https://idp.example/jwks', refreshMs: 60_000, minRefetchMs: 0, maxBytes: 100_000, fetch: huge, log })
+    await keys.start()
+    keys.stop()
+    expect(keys.size).toBe(1)
+    const v = new TokenVerifier({ jwks: keys, ...idp })
+    expect(await v.verify(await sign(rsaNext, claims()))).toEqual({ ok: false, reason: 'unknown signing key' }) // refetched: too large
+    expect(served).toBe(2)
+    expect(await v.verify(await sign(rsa, claims()))).toMatchObject({ ok: true })
+  })
+
   test('a key set needs the issuer and the audience, and comes over https (http only from loopback)', () => {
     const keys = new JwksKeys({ url: 'https://idp.example/jwks', refreshMs: 60_000, fetch: provider([rsa.jwk]).fetch, log })
     expect(() => new TokenVerifier({ jwks: keys })).toThrow('issuer and the audience')
