@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { ProduceTimeoutError } from '../shared/kafka/errors.ts'
 import { agencyCall, call, flightBody, testApp, token } from './testing.ts'
 import { signJwt } from './auth/jwt.ts'
@@ -120,9 +121,12 @@ describe('bad input', () => {
   test('nothing was produced by any of these', () => { expect(producer.sent).toEqual([]) })
 })
 
-describe('writes that need no read', () => {
+/** A table with nothing in it: creates read only the limit counts (api/limits.test.ts), here all 0. */
+const emptyDb = () => ({ send: async () => ({ Count: 0, Items: [] }) }) as unknown as DynamoDBDocumentClient
+
+describe('writes that need no read but the limit counts', () => {
   test('POST /v1/trips: 202 after the ack, Location, the command keyed by the owner', async () => {
-    const { app, producer } = testApp()
+    const { app, producer } = testApp({ db: emptyDb() })
     const r = await call(app, 'POST', '/v1/trips', { as: 'alice', body: { name: 'Canada', notes: 'n' } })
     expect(r.status).toBe(202)
     expect(r.json).toEqual({ id: expect.stringMatching(/^[0-9A-Z]{26}$/), status: 'accepted' })
@@ -132,7 +136,7 @@ describe('writes that need no read', () => {
     expect(producer.sent[0]!.command).toMatchObject({ type: 'trip.create', userId: 'alice', actorId: 'alice', payload: { tripId: r.json.id, name: 'Canada', notes: 'n' } })
   })
   test('POST /v1/reservations without tripId goes to the Unassigned trip (no tripId in the command)', async () => {
-    const { app, producer } = testApp()
+    const { app, producer } = testApp({ db: emptyDb() })
     const r = await call(app, 'POST', '/v1/reservations', { as: 'alice', body: flightBody })
     expect(r.status).toBe(202)
     expect(producer.sent[0]!.command).toMatchObject({ type: 'reservation.create', userId: 'alice', payload: { reservationId: r.json.id, title: flightBody.title } })
@@ -145,7 +149,7 @@ describe('writes that need no read', () => {
     expect(producer.sent[0]!.command).toMatchObject({ type: 'settings.put', userId: 'alice', payload: { language: 'fr', timeZone: 'Europe/Paris' } })
   })
   test('Kafka cannot take the command: 503 with Retry-After, never 202', async () => {
-    const { app, producer } = testApp()
+    const { app, producer } = testApp({ db: emptyDb() })
     producer.fail = new ProduceTimeoutError(2000)
     const r = await call(app, 'POST', '/v1/trips', { as: 'alice', body: { name: 'Canada' } })
     expect(r.status).toBe(503)
