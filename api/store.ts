@@ -57,7 +57,8 @@ export const idempotencySk = (key: string) => `IDEM#${key}`
 
 /**
  * The API's narrow seam over the single table: every read it makes and the idempotency writes.
- * Reads by key are strongly consistent (the user's own items); index reads are eventually consistent.
+ * Reads by key are strongly consistent (the user's own items), and so are the counts of the `live`
+ * local index; global index reads are eventually consistent.
  */
 export class Store {
   constructor (private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
