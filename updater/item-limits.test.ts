@@ -18,3 +18,12 @@ test('an item over 400 KB or a key over its limit is named; one just under is no
   expect(itemLimitBroken({ pk: 'U#a', sk: 'é'.repeat(513) })).toMatchObject({ name: 'KeyTooLong' })
   expect(itemLimitBroken({ pk: 'U#a', sk: 'é'.repeat(512) })).toBeUndefined()
 })
+
+test('multi-byte text is counted in UTF-8 bytes near the limit (2-byte é, 3-byte 東)', () => {
+  const base = { pk: 'U#a', sk: 'RES#1' }
+  const over = (ch: string, bytes: number) => Math.floor((MAX_ITEM_BYTES - itemSizeAtLeast(base) - 'notes'.length) / bytes) + 1
+  expect(itemLimitBroken({ ...base, notes: 'é'.repeat(over('é', 2)) })).toMatchObject({ name: 'ItemTooLarge' })
+  expect(itemLimitBroken({ ...base, notes: 'é'.repeat(over('é', 2) - 1) })).toBeUndefined()
+  expect(itemLimitBroken({ ...base, notes: '東'.repeat(over('東', 3)) })).toMatchObject({ name: 'ItemTooLarge' })
+  expect(itemLimitBroken({ ...base, notes: '東'.repeat(over('東', 3) - 1) })).toBeUndefined()
+})

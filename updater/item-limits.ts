@@ -15,20 +15,22 @@ export const MAX_SORT_KEY_BYTES = 1024
  * here is refused by DynamoDB too. Pure.
  */
 export function itemSizeAtLeast (item: Record<string, unknown>): number {
-  let n = 0
-  for (const [name, value] of Object.entries(item)) if (value !== undefined) n += Buffer.byteLength(name, 'utf8') + valueSizeAtLeast(value)
-  return n
+  return sizeOf(item, true)
 }
 
-function valueSizeAtLeast (v: unknown): number {
-  if (typeof v === 'string') return Buffer.byteLength(v, 'utf8')
+/** Sum of names and values; strings in UTF-8 bytes when `exact`, else in UTF-16 units (never more than the bytes). */
+function sizeOf (v: unknown, exact: boolean): number {
+  if (typeof v === 'string') return exact ? Buffer.byteLength(v, 'utf8') : v.length
   if (v instanceof Uint8Array) return v.byteLength
+  let n = 0
   if (Array.isArray(v) || v instanceof Set) {
-    let n = 0
-    for (const e of v) n += valueSizeAtLeast(e)
+    for (const e of v) n += sizeOf(e, exact)
     return n
   }
-  if (v !== null && typeof v === 'object') return itemSizeAtLeast(v as Record<string, unknown>)
+  if (v !== null && typeof v === 'object') {
+    for (const [name, value] of Object.entries(v)) if (value !== undefined) n += (exact ? Buffer.byteLength(name, 'utf8') : name.length) + sizeOf(value, exact)
+    return n
+  }
   return 1
 }
 
@@ -39,6 +41,9 @@ export function itemLimitBroken (item: Record<string, unknown>): { name: string,
   const at = `item ${String(item.sk).slice(0, 100)} of ${String(item.pk).slice(0, 80)}`
   if (pk > MAX_PARTITION_KEY_BYTES) return { name: 'KeyTooLong', message: `${at}: partition key of ${pk} bytes, over DynamoDB's ${MAX_PARTITION_KEY_BYTES} (refused before sending)` }
   if (sk > MAX_SORT_KEY_BYTES) return { name: 'KeyTooLong', message: `${at}: sort key of ${sk} bytes, over DynamoDB's ${MAX_SORT_KEY_BYTES} (refused before sending)` }
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: counting units (cheap) settles almost every item;
+  // bytes are counted only for one that could be over.
+  if (sizeOf(item, false) * 3 <= MAX_ITEM_BYTES) return undefined
   const size = itemSizeAtLeast(item)
   if (size > MAX_ITEM_BYTES) return { name: 'ItemTooLarge', message: `${at}: at least ${size} bytes, over DynamoDB's item limit of ${MAX_ITEM_BYTES} (refused before sending)` }
   return undefined
