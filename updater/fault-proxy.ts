@@ -76,8 +76,17 @@ export class FaultProxy {
     // forwarded any further: the proxy stands for the network, and a request the server never
     // finished receiving is never applied.
     if (fault !== 'late' && req.signal.aborted) return json(500, 'InternalServerError', 'caller gone')
-    const res = await fetch(this.target, { method: 'POST', headers, body, signal: fault === 'late' ? undefined : req.signal })
-    const text = await res.text()
+    let res: Response
+    let text: string
+    try {
+      res = await fetch(this.target, { method: 'POST', headers, body, signal: fault === 'late' ? undefined : req.signal })
+      text = await res.text()
+    } catch (err) {
+      // The server closed a kept-alive connection under the proxy (or the caller left): to the
+      // caller that is a failed request, as a load balancer answers it, never a crash of the test.
+      if (req.signal.aborted) return json(500, 'InternalServerError', 'caller gone')
+      return json(502, 'InternalServerError', `upstream: ${(err as Error).message}`)
+    }
     if (!unprocessed || res.status !== 200) return new Response(text, { status: res.status, headers: { 'content-type': res.headers.get('content-type') ?? 'application/x-amz-json-1.0' } })
     const out = JSON.parse(text) as { UnprocessedItems?: Record<string, unknown[]> }
     out.UnprocessedItems = unprocessed
