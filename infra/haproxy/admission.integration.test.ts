@@ -137,9 +137,9 @@ describe('the API\'s front door under attack', () => {
     expect(JSON.parse(line)).toMatchObject({ scope: 'user', key: 'xff-user', client: '127.0.0.4' })
   })
 
-  test('connections per client address: past the cap HAProxy refuses the address\'s new connections; other addresses are served', async () => {
+  test('per client address: past the connection cap HAProxy refuses the address\'s new connections, past the request rate it answers 429; other addresses are served', async () => {
     const p = freePort()
-    await sup.start(haproxyService({ port: p, statsPort: freePort(), backends: [apiPort], healthPath: API_POOL_CHECK, limits: { connPerIp: 20 } }, dir, 'haproxy-per-ip'))
+    await sup.start(haproxyService({ port: p, statsPort: freePort(), backends: [apiPort], healthPath: API_POOL_CHECK, limits: { connPerIp: 20, reqRatePerIp: 30 } }, dir, 'haproxy-per-ip'))
     await waitFor('the second HAProxy', async () => (await fetch(`http://127.0.0.1:${p}/healthz`)).status === 200, 10_000, 200)
     const conns = await Promise.all(Array.from({ length: 40 }, () => rawConnection(p, '127.0.0.5', '')))
     await Bun.sleep(500)
@@ -149,6 +149,18 @@ describe('the API\'s front door under attack', () => {
     const r = await fetch(`http://127.0.0.1:${p}/healthz`)
     expect(r.status).toBe(200)
     for (const c of conns) c.socket.destroy()
+
+    // 40 requests on one keep-alive connection from another address: the ones past 30 per 10 s get 429.
+    const c = await rawConnection(p, '127.0.0.6', 'GET /healthz HTTP/1.1\r\nHost: api.local\r\n\r\n'.repeat(40))
+    await waitFor('40 answers', () => (c.text().match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= 40 || c.closed(), 10_000, 50)
+    const statuses = (c.text().match(/HTTP\/1\.1 (\d{3})/g) ?? []).map(l => Number(l.slice(9)))
+    expect(statuses.slice(0, 30).every(st => st === 200)).toBe(true)
+    expect(statuses.slice(30).length).toBeGreaterThan(0)
+    expect(statuses.slice(30).every(st => st === 429)).toBe(true)
+    expect(c.text()).toMatch(/retry-after: 10/i)
+    expect(c.text()).toContain('"code":"rate_limited"')
+    c.socket.destroy()
+    expect((await fetch(`http://127.0.0.1:${p}/healthz`)).status).toBe(200)
     await sup.stop('haproxy-per-ip')
   }, 30_000)
 })
