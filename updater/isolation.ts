@@ -13,11 +13,16 @@ import { DynamoRefusedError } from './errors.ts'
  * the first command whose fold is refused. That command is refused; the user's later commands of
  * the batch are not tried (per-key order: within one user, stop at the first failure).
  *
- * Each step folds from a fresh read, so a step after a refused one completes what the refused one
- * left half written (replay idempotency: items remember the offset of the last command applied).
- * A refused request itself writes nothing (DynamoDB validates a BatchWriteItem whole before
- * applying it), but a refused step of many requests may have written its other requests first;
- * `restore` puts back the refused user's items of this batch as its taken prefix leaves them.
+ * What a refused step can leave: a refused request writes nothing (DynamoDB validates a
+ * BatchWriteItem whole before applying any of it), and items over DynamoDB's limits are refused by
+ * DynamoIo before any request of the step is sent (item-limits.ts), so for those causes a refused
+ * step writes nothing at all. Any other refusal may come after other requests of the step were
+ * applied. Each step folds from a fresh read, so the next step completes what a refused one left
+ * of the users it applies (replay idempotency: items remember the offset of the last command
+ * applied). Of the refused user, items written so stay as that step folded them: whole images of
+ * that user's own commands in order, the refused one and later ones included, under that user's
+ * partition key only; later commands fold on top of them as on any state and no other user's item
+ * is touched (README, known limitations).
  * Transient failures (DynamoRequestError and the rest) are thrown unchanged: the batch stalls and
  * is retried whole, as without poison.
  */
@@ -35,11 +40,6 @@ export interface Refusal {
 export interface IsolationIo<R> {
   /** Load, fold and write these users' commands; DynamoRefusedError when refused for good. */
   step: (group: UserCommands[]) => Promise<R>
-  /**
-   * After `userId` was found refused at `refused.offset`: put its items back to what the fold of
-   * the commands before it gives, undoing what refused steps of many requests wrote beyond that.
-   */
-  restore?: (user: UserCommands, taken: number, refusal: Refusal) => Promise<void>
 }
 
 export interface IsolationResult<R> {
@@ -90,9 +90,7 @@ export async function applyIsolated<R> (io: IsolationIo<R>, users: readonly User
     let last = error
     while (lo < list.length) {
       if (hi - lo === 1 && verified) {
-        const refusal: Refusal = { userId: user.userId, offset: list[lo]!.offset, blocked: list.slice(lo + 1).map(c => c.offset), error: last }
-        out.refusals.push(refusal)
-        await io.restore?.(user, lo, refusal)
+        out.refusals.push({ userId: user.userId, offset: list[lo]!.offset, blocked: list.slice(lo + 1).map(c => c.offset), error: last })
         return
       }
       const mid = hi - lo === 1 ? hi : lo + Math.floor((hi - lo) / 2)
