@@ -43,6 +43,8 @@ export interface BatchContext {
   guard: () => void
   /** Writes of unknown outcome left by earlier attempts of this batch (see DynamoIo.putAll); shared by its attempts. */
   unsettled?: Map<string, Item>
+  /** Users whose write DynamoDB refused in earlier attempts of this batch (isolation.ts); shared by its attempts. */
+  refused?: Set<string>
 }
 
 export interface BatchReport {
@@ -131,7 +133,7 @@ export async function processBatch (ctx: BatchContext, partition: number, record
     itemsWritten += writes.length
     return results
   }
-  const isolated = await applyIsolated({ step }, [...users.values()])
+  const isolated = await applyIsolated({ step, refused: ctx.refused }, [...users.values()])
 
   const byOffset = new Map(records.map(r => [r.offset, r]))
   let rejected = 0

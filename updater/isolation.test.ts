@@ -78,3 +78,26 @@ test('a refusal that does not come back when the user is tried again ends with t
   expect(out.refusals).toEqual([])
   expect(out.steps.flatMap(g => g.flatMap(u => u.commands.map(c => c.offset)))).toEqual([0, 1, 2])
 })
+
+test('users found refused by an earlier attempt of the batch are narrowed down alone at once: a retried attempt does not bisect the batch again', async () => {
+  const users: UserCommands[] = Array.from({ length: 64 }, (_, i) => ({ userId: `u${i}`, commands: [cmd(2 * i), cmd(2 * i + 1)] }))
+  const bad = new Set([2 * 37 + 1])
+  const refused = new Set<string>()
+  const groups: string[][] = []
+  const step = async (group: UserCommands[]) => {
+    groups.push(group.map(u => u.userId))
+    if (group.some(u => u.commands.some(c => bad.has(c.offset)))) throw refusal()
+    return group
+  }
+  const first = await applyIsolated({ step, refused }, users)
+  expect(first.refusals.map(r => r.offset)).toEqual([75])
+  expect(first.refusedSteps).toBeGreaterThanOrEqual(7)
+  expect([...refused]).toEqual(['u37'])
+
+  groups.length = 0
+  const again = await applyIsolated({ step, refused }, users)
+  expect(again.refusals.map(r => r.offset)).toEqual([75])
+  // Everyone but u37 in one step, then u37 alone, then its commands: no halving of the batch.
+  expect(groups[0]).toEqual(users.map(u => u.userId).filter(u => u !== 'u37'))
+  expect(groups.slice(1)).toEqual([['u37'], ['u37'], ['u37']])
+})

@@ -40,6 +40,12 @@ export interface Refusal {
 export interface IsolationIo<R> {
   /** Load, fold and write these users' commands; DynamoRefusedError when refused for good. */
   step: (group: UserCommands[]) => Promise<R>
+  /**
+   * Users found refused by earlier attempts of the same batch (added to as they are found): they
+   * are narrowed down alone at once, so an attempt retried (past its deadline, after a transient
+   * error) does not bisect the whole batch again and again converges.
+   */
+  refused?: Set<string>
 }
 
 export interface IsolationResult<R> {
@@ -62,8 +68,16 @@ export async function applyIsolated<R> (io: IsolationIo<R>, users: readonly User
       return err
     }
   }
-  const failed = await attempt([...users])
-  if (failed) await byUsers(users, failed)
+  const known = users.filter(u => io.refused?.has(u.userId))
+  const others = known.length === 0 ? [...users] : users.filter(u => !io.refused!.has(u.userId))
+  if (others.length > 0) {
+    const failed = await attempt(others)
+    if (failed) await byUsers(others, failed)
+  }
+  for (const user of known) {
+    const failed = await attempt([user])
+    if (failed) await byCommands(user, failed)
+  }
   return out
 
   /** `group` was refused as a whole (with `error`). */
@@ -91,6 +105,7 @@ export async function applyIsolated<R> (io: IsolationIo<R>, users: readonly User
     while (lo < list.length) {
       if (hi - lo === 1 && verified) {
         out.refusals.push({ userId: user.userId, offset: list[lo]!.offset, blocked: list.slice(lo + 1).map(c => c.offset), error: last })
+        io.refused?.add(user.userId)
         return
       }
       const mid = hi - lo === 1 ? hi : lo + Math.floor((hi - lo) / 2)

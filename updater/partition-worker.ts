@@ -63,6 +63,8 @@ export class PartitionWorker {
    * anew drops them: another updater may have written since, and they have long settled.
    */
   private readonly unsettled = new Map<string, Item>()
+  /** Users of the batch in hand whose write DynamoDB refused for good, carried across its attempts (see isolation.ts). */
+  private readonly refusedUsers = new Set<string>()
 
   constructor (private readonly o: WorkerOptions, private readonly d: WorkerDeps) {}
 
@@ -196,6 +198,7 @@ export class PartitionWorker {
     const p = this.partition
     const labels = { partition: p }
     const t0 = performance.now()
+    this.refusedUsers.clear()
     this.d.wake() // fetch the next batch meanwhile
     for (let attempt = 0; ; attempt++) {
       try {
@@ -238,7 +241,7 @@ export class PartitionWorker {
       this.d.lease.check()
     }
     const work = (async () => {
-      const r = await processBatch({ ...this.d.batch, guard, unsettled: this.unsettled }, p, batch)
+      const r = await processBatch({ ...this.d.batch, guard, unsettled: this.unsettled, refused: this.refusedUsers }, p, batch)
       const next = nextCommitOffset(this.position, r.outcomes)
       if (next !== undefined) {
         guard()
