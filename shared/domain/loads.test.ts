@@ -23,6 +23,15 @@ test('loadsFor names keys, index rows and counts per command', () => {
     { kind: 'item', sk: `RES#${R}` },
     { kind: 'tripOfReservation', reservationId: R },
   ])
+  // Nothing that moves it in its trip's span: no trip needed.
+  expect(loadsFor(cmd('reservation.agency-update', { agencyId: 'a', reservationId: R, change: 'updated', details: { title: 'x' } }).command)).toEqual([
+    { kind: 'item', sk: `RES#${R}` },
+  ])
+  expect(loadsFor(cmd('reservation.update', { reservationId: R, patch: { title: 'x', notes: null } }).command)).toEqual([{ kind: 'item', sk: `RES#${R}` }])
+  expect(loadsFor(cmd('reservation.update', { reservationId: R, patch: { endsAt: '2030-02-02T00:00Z' } }).command)).toEqual([
+    { kind: 'item', sk: `RES#${R}` },
+    { kind: 'tripOfReservation', reservationId: R },
+  ])
   expect(loadsFor(cmd('trip.create', { tripId: T, name: 'x' }).command)).toEqual([
     { kind: 'item', sk: `TRIP#${T}` },
     { kind: 'item', sk: 'TRIP#unassigned-alice' },
@@ -111,7 +120,7 @@ test('readLoads: rounds until settled, counts asked only for commands that may a
       return 7
     },
   }
-  const user: UserLoad = { userId: 'alice', commands: [{ offset: 10, command: cmd('reservation.update', { reservationId: R, patch: { title: 'x' } }).command }], items: new Map(), index: emptyLiveIndex() }
+  const user: UserLoad = { userId: 'alice', commands: [{ offset: 10, command: cmd('reservation.remove', { reservationId: R }).command }], items: new Map(), index: emptyLiveIndex() }
   await readLoads(io, [user])
   // Round 1: the reservation; round 2: its trip and the trip's rows (together).
   expect(calls[0]).toBe(`get RES#${R}`)

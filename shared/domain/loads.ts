@@ -27,7 +27,9 @@ import {
  * - `tripShares`: each share of the trip by key, as listed in the trip item's `shares`.
  * - `tripMembers`: the trip's reservations by key, from its index rows: all of them
  *   (trip.remove moves each to Unassigned) or the active ones (trip.finish finishes those ended).
- * - `tripOfReservation`: the trip the stored reservation sits in, and its rows (a later round).
+ * - `tripOfReservation`: the trip the stored reservation sits in, and its rows (a later round),
+ *   for commands that may change the reservation's times, status or trip; others need no trip
+ *   (the fold keeps the stored span of a trip whose rows it was not given).
  * - `activeReservations` / `liveTrips`: the user's counts, for the limits of a create.
  *
  * Every index row whose `lastOffset` is at or past the batch's first offset is also read by key:
@@ -56,14 +58,22 @@ export function loadsFor(command: Command): Load[] {
     }
     case 'reservation.update': {
       const p = command.payload
-      const loads: Load[] = [item(reservationSk(p.reservationId)), { kind: 'tripOfReservation', reservationId: p.reservationId }]
+      const loads: Load[] = [item(reservationSk(p.reservationId))]
+      // Only times and the trip move a reservation in its trip's span; a title or notes patch needs no trip.
+      if (p.patch.startsAt !== undefined || p.patch.endsAt !== undefined || p.patch.tripId !== undefined)
+        loads.push({ kind: 'tripOfReservation', reservationId: p.reservationId })
       if (p.patch.tripId === null) loads.push(...tripWithRows(unassigned))
       else if (p.patch.tripId !== undefined) loads.push(...tripWithRows(p.patch.tripId))
       return loads
     }
-    case 'reservation.remove':
+    case 'reservation.remove': {
+      const id = command.payload.reservationId
+      return [item(reservationSk(id)), { kind: 'tripOfReservation', reservationId: id }]
+    }
     case 'reservation.agency-update': {
       const id = command.payload.reservationId
+      // 'updated' carries details only (title, places, notes): the trip's span cannot change.
+      if (command.payload.change === 'updated') return [item(reservationSk(id))]
       return [item(reservationSk(id)), { kind: 'tripOfReservation', reservationId: id }]
     }
     case 'trip.create':
