@@ -21,7 +21,7 @@ import {
   type TripItem,
   type TripReservationState,
 } from './items.ts'
-import type { LiveIndex } from './loads.ts'
+import { tripRows, type LiveIndex } from './loads.ts'
 import { isUnassignedTripId, reservationSk, settingsSk, shareSk, tripSk, unassignedTripId, userPk } from './keys.ts'
 import { LIMIT_CODES, LIMITS, type LimitCode } from './limits.ts'
 import { netChange, rejectedEvent, statusEvent, type EventCause } from './net-change.ts'
@@ -156,7 +156,7 @@ class UserBatch {
   /** Live reservations of a trip at `ctx.offset`: its index rows not in hand, and those in hand. */
   tripCount(tripId: string, ctx: Ctx) {
     let n = 0
-    for (const row of this.index.tripReservations.get(tripId) ?? []) if (!this.items.has(row.sk)) n++
+    for (const row of tripRows(this.index, tripId) ?? []) if (!this.items.has(row.sk)) n++
     for (const item of this.items.values()) if (isReservation(item) && this.asOf(item, ctx)?.tripId === tripId) n++
     return n
   }
@@ -587,7 +587,7 @@ function syncTrips(b: UserBatch) {
   for (const r of reservations) if (!r.deleted) b.ensureUnassigned(r.tripId)
   for (const item of [...b.items.values()]) {
     if (!isTrip(item)) continue
-    const rows = b.index.tripReservations.get(item.id)
+    const rows = tripRows(b.index, item.id)
     if (item.deleted || !rows) {
       b.items.set(item.sk, deriveTrip(item))
       continue

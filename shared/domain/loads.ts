@@ -30,7 +30,10 @@ import {
  * - `tripOfReservation`: the trip the stored reservation sits in, and its rows (a later round),
  *   for commands that may change the reservation's times, status or trip; others need no trip
  *   (the fold keeps the stored span of a trip whose rows it was not given).
- * - `activeReservations` / `liveTrips`: the user's counts, for the limits of a create.
+ * - `activeReservations` / `liveTrips`: the user's counts, for the limits of a create. The active
+ *   count reads every live reservation of the user anyway (a Query reads what it counts), so it
+ *   is one Query of all of them that gives the count and every trip's rows at once (fewer
+ *   requests than a count and a Query per trip, for the same read units).
  *
  * Every index row whose `lastOffset` is at or past the batch's first offset is also read by key:
  * an earlier attempt of this batch wrote it (moved it out of a removed trip, finished it), and the
@@ -168,6 +171,8 @@ export interface LiveRow {
 export interface LiveIndex {
   requested: Set<string>
   tripReservations: Map<string, LiveRow[]>
+  /** Every live reservation of the user was read: a trip not in `tripReservations` has none. */
+  allReservations?: boolean
   /** The user's reservations with status active, as stored. */
   activeReservations?: number
   /** The user's live trips as stored, the Unassigned trip included when it exists. */
@@ -175,6 +180,28 @@ export interface LiveIndex {
 }
 
 export const emptyLiveIndex = (): LiveIndex => ({ requested: new Set(), tripReservations: new Map() })
+
+/** The index rows of a trip's live reservations, or undefined if they were not read. */
+export function tripRows(index: LiveIndex, tripId: string): readonly LiveRow[] | undefined {
+  return index.tripReservations.get(tripId) ?? (index.allReservations ? [] : undefined)
+}
+
+/** The trip id in a reservation's `lsi1sk` (`R#<tripId>#<id>`; ids hold no `#`). */
+const tripIdOfLsiSk = (sk: string) => sk.slice(LIVE_RESERVATIONS_PREFIX.length, sk.lastIndexOf('#'))
+
+/** Fills `index` from every live reservation row of the user: each trip's rows and the active count. */
+export function indexAllReservations(index: LiveIndex, rows: ReadonlyArray<Record<string, unknown>>) {
+  index.allReservations = true
+  index.activeReservations = 0
+  for (const item of rows) {
+    const row = rowOf(item)
+    const tripId = tripIdOfLsiSk(String(item.lsi1sk))
+    const list = index.tripReservations.get(tripId) ?? []
+    list.push(row)
+    index.tripReservations.set(tripId, list)
+    if (row.status === 'active') index.activeReservations++
+  }
+}
 
 /**
  * The next round of reads: keys not yet read and trips whose rows are not yet queried, given
@@ -188,7 +215,7 @@ export function nextLoads(plan: LoadPlan, items: ReadonlyMap<string, FoldItem>, 
     if (!index.requested.has(sk)) keys.add(sk)
   }
   const rows = (tripId: string) => {
-    if (!index.tripReservations.has(tripId)) trips.add(tripId)
+    if (!tripRows(index, tripId)) trips.add(tripId)
   }
   plan.keys.forEach(key)
   plan.tripReservations.forEach(rows)
@@ -242,12 +269,16 @@ const rowOf = (item: Record<string, unknown>): LiveRow => ({
 export async function readLoads(io: LoadIo, users: readonly UserLoad[]): Promise<void> {
   const byPk = new Map(users.map((u) => [userPk(u.userId), u]))
   const plans = new Map(users.map((u) => [u, planLoads(u.commands)]))
-  // The counts are read once, beside the first round (started here, awaited with it).
+  // The counts are read once, beside the first round (started here, awaited with it). The active
+  // count comes with every trip's rows (indexAllReservations), so no trip's rows are queried apart.
   const counts: Array<Promise<void>> = []
   for (const u of users) {
     const pk = userPk(u.userId)
     const plan = plans.get(u)!
-    if (plan.activeReservations) counts.push(io.countLive(pk, LIVE_RESERVATIONS_PREFIX, 'active').then((n) => { u.index.activeReservations = n }))
+    if (plan.activeReservations) {
+      u.index.allReservations = true
+      counts.push(io.queryLive(pk, LIVE_RESERVATIONS_PREFIX).then((rows) => indexAllReservations(u.index, rows)))
+    }
     if (plan.liveTrips) counts.push(io.countLive(pk, LIVE_TRIPS_PREFIX).then((n) => { u.index.liveTrips = n }))
   }
   for (let round = 0; ; round++) {

@@ -8,7 +8,7 @@ import { fold, type FoldCommand, type FoldResult } from './fold.ts'
 import { createIdGenerator } from './ids.ts'
 import type { FoldItem, ReservationItem } from './items.ts'
 import { LIVE_RESERVATIONS_PREFIX, LIVE_TRIPS_PREFIX, tripReservationsLsiPrefix } from './keys.ts'
-import { emptyLiveIndex, nextLoads, planLoads, type LiveIndex } from './loads.ts'
+import { emptyLiveIndex, indexAllReservations, nextLoads, planLoads, type LiveIndex } from './loads.ts'
 
 export const USER = 'alice'
 export const T0 = Date.UTC(2030, 0, 10, 12)
@@ -61,7 +61,7 @@ export class FakeTable {
     const plan = planLoads(commands)
     const items = new Map<string, FoldItem>()
     const index = emptyLiveIndex()
-    if (plan.activeReservations) index.activeReservations = this.live(LIVE_RESERVATIONS_PREFIX).filter((i) => (i as { status?: string }).status === 'active').length
+    if (plan.activeReservations) indexAllReservations(index, this.live(LIVE_RESERVATIONS_PREFIX) as unknown as Array<Record<string, unknown>>)
     if (plan.liveTrips) index.liveTrips = this.live(LIVE_TRIPS_PREFIX).length
     for (let next = nextLoads(plan, items, index); next.keys.length || next.tripReservations.length; next = nextLoads(plan, items, index)) {
       for (const sk of next.keys) {
