@@ -7,6 +7,7 @@ import type { Logger } from '../shared/log/logger.ts'
 import { encodeNotification } from '../shared/schemas/notification.ts'
 import { notifiedChanges, type NotifierSettings } from './config.ts'
 import { StatusConsumer } from './consumer.ts'
+import type { DeadLetter } from './dead-letters.ts'
 import { Dedupe } from './dedupe.ts'
 import { notifierMetrics, type NotifierMetrics } from './metrics.ts'
 import { EventProcessor } from './processor.ts'
@@ -47,7 +48,7 @@ export function createNotifier(s: NotifierSettings, db: DynamoDBDocumentClient, 
   const enqueue = async (job: WebhookJob) => {
     await producer.send(hooks, job.notification.userId, encodeWebhookJob(job))
   }
-  const deadLetter = async (key: string, letter: unknown) => {
+  const deadLetter = async (key: string, letter: DeadLetter) => {
     await producer.send(dlq, key, JSON.stringify(letter))
   }
   const worker = new WebhookWorker(
