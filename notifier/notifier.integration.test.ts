@@ -83,7 +83,8 @@ describe('notifier against the real stack', () => {
     // later changes, some of them on the same partition, are notified meanwhile and after
     const later = Array.from({ length: 24 }, () => statusEvent({ userId }))
     for (const e of later) await produceStatus(t, e)
-    await waitFor('the dead letter', async () => (await readAll(t.dlqTopic)).some((r) => r.key === first.reservationId), 20_000, 250)
+    // five attempts, each a job through the webhook topic: a loaded machine adds a few hops' latency
+    await waitFor('the dead letter', async () => (await readAll(t.dlqTopic)).some((r) => r.key === first.reservationId), 45_000, 250)
     const letters = (await readAll(t.dlqTopic)).filter((r) => r.key === first.reservationId).map((r) => JSON.parse(r.value))
     expect(letters).toHaveLength(1)
     expect(letters[0]).toMatchObject({ v: 1, consumer: 'notifier', reason: 'webhook', attempts: 5, status: 500, url: sink.url(`/down/${userId}`), notification: { reservationId: first.reservationId } })
