@@ -219,6 +219,35 @@ describe('DynamoIo.putAll with writes of unknown outcome', () => {
     expect(table.get('U#a|RES#1')!.v).toBe(2)
   })
 
+  test('an unsettled write whose image DynamoDB refuses for good is not put back: it never lands, and it does not make the call refused', async () => {
+    const table = new Map<string, Record<string, unknown>>()
+    const key = (i: Record<string, unknown>) => `${String(i.pk)}|${String(i.sk)}`
+    const writes: string[][] = []
+    const db = {
+      send: async (cmd: { input: { RequestItems: Record<string, { Keys?: Array<{ pk: string, sk: string }> } | Array<{ PutRequest: { Item: Record<string, unknown> } }>> } }) => {
+        const req = cmd.input.RequestItems.t!
+        if (Array.isArray(req)) {
+          writes.push(req.map(w => key(w.PutRequest.Item)))
+          if (req.some(w => w.PutRequest.Item.pk === 'U#bad')) throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException', $fault: 'client' })
+          for (const w of req) table.set(key(w.PutRequest.Item), w.PutRequest.Item)
+          return {}
+        }
+        return { Responses: { t: req.Keys!.map(k => table.get(key(k))).filter(Boolean) } }
+      }
+    } as unknown as DynamoDBDocumentClient
+    const io = new DynamoIo(db, { table: 't', concurrency: 1, retry: policy, settleMs: 1 }, {}, ms => Bun.sleep(ms))
+    // Left by an earlier, refused step of the batch: one image DynamoDB refuses, one it takes.
+    const unsettled = new Map<string, Record<string, unknown>>([
+      ['U#bad\u0000TRIP#1', { pk: 'U#bad', sk: 'TRIP#1', v: 1 }],
+      ['U#ok\u0000RES#1', { pk: 'U#ok', sk: 'RES#1', v: 1 }]
+    ])
+    await io.putAll([{ pk: 'U#other', sk: 'RES#2', v: 1 }], () => {}, unsettled)
+    expect(table.get('U#ok|RES#1')).toEqual({ pk: 'U#ok', sk: 'RES#1', v: 1 })
+    expect(table.has('U#bad|TRIP#1')).toBe(false)
+    expect(unsettled.size).toBe(0)
+    expect(writes).toEqual([['U#other|RES#2'], ['U#bad|TRIP#1', 'U#ok|RES#1'], ['U#bad|TRIP#1'], ['U#ok|RES#1']])
+  })
+
   test('no timeout, no read-back', async () => {
     const f = fakeDb(() => ({}))
     const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: policy, settleMs: 20 }, {}, ms => Bun.sleep(ms))

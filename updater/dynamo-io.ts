@@ -200,7 +200,23 @@ export class DynamoIo {
     const stale = meant.filter(i => !sameImage(stored.get(keyOf(i)), i))
     if (stale.length === 0) return 0
     this.stats.onRepaired?.(stale.length)
-    return this.putAll(stale, guard)
+    try {
+      return await this.putAll(stale, guard)
+    } catch (err) {
+      if (!(err instanceof DynamoRefusedError)) throw err
+    }
+    // One of them is refused for good (the batch narrows such writes down). An image DynamoDB
+    // refuses never lands, so it has nothing to repair: put the others one by one, so that a write
+    // refused in one step never makes every later step of the batch refused too.
+    let requests = 0
+    for (const item of stale) {
+      try {
+        requests += await this.putAll([item], guard)
+      } catch (err) {
+        if (!(err instanceof DynamoRefusedError)) throw err
+      }
+    }
+    return requests
   }
 
   /** Consistent reads by key; absent keys are simply missing from the result. */
