@@ -282,6 +282,11 @@ describe('DynamoIo.queryLive / countLive (the live local index)', () => {
     expect(counted).toMatchObject({ Select: 'COUNT', FilterExpression: '#status = :status', ExpressionAttributeValues: { ':status': 'active', ':prefix': 'R#' } })
     expect(await io.countLive('U#a', 'T#')).toBe(2)
     expect((f.calls[4] as unknown as Record<string, any>).FilterExpression).toBeUndefined()
+    // An empty prefix: the user's whole index, on the partition key alone.
+    await io.queryLive('U#a', '')
+    const whole = f.calls[6] as unknown as Record<string, any>
+    expect(whole).toMatchObject({ KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': 'pk' }, ExpressionAttributeValues: { ':pk': 'U#a' } })
+    expect(whole.ExpressionAttributeNames['#sk']).toBeUndefined()
   })
 
   test('a throttled Query is retried', async () => {

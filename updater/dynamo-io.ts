@@ -261,6 +261,7 @@ export class DynamoIo {
   /**
    * Every row of the `live` local index under one user whose sort key starts with `skPrefix`
    * (paginated), read strongly consistent (a local index allows it): a trip's live reservations.
+   * An empty prefix reads the user's whole index (every live reservation and trip).
    */
   async queryLive (pkValue: string, skPrefix: string): Promise<Item[]> {
     const out: Item[] = []
@@ -283,11 +284,10 @@ export class DynamoIo {
           TableName: this.opts.table,
           IndexName: LSI.live.name,
           ConsistentRead: true,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ...(status === undefined
-            ? { ExpressionAttributeNames: { '#pk': LSI.live.pk, '#sk': LSI.live.sk } }
-            : { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#pk': LSI.live.pk, '#sk': LSI.live.sk, '#status': 'status' } }),
-          ExpressionAttributeValues: { ':pk': pkValue, ':prefix': skPrefix, ...(status === undefined ? {} : { ':status': status }) },
+          KeyConditionExpression: skPrefix === '' ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+          ...(status === undefined ? {} : { FilterExpression: '#status = :status' }),
+          ExpressionAttributeNames: { '#pk': LSI.live.pk, ...(skPrefix === '' ? {} : { '#sk': LSI.live.sk }), ...(status === undefined ? {} : { '#status': 'status' }) },
+          ExpressionAttributeValues: { ':pk': pkValue, ...(skPrefix === '' ? {} : { ':prefix': skPrefix }), ...(status === undefined ? {} : { ':status': status }) },
           ...(count ? { Select: 'COUNT' as const } : {}),
           ExclusiveStartKey: start
         }))

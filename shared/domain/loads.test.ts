@@ -133,8 +133,9 @@ test('readLoads: rounds until settled, counts asked only for commands that may a
   const creator: UserLoad = { userId: 'alice', commands: [{ offset: 11, command: cmd('reservation.create', { reservationId: nextId(), ...flight }).command }], items: new Map(), index: emptyLiveIndex() }
   await readLoads(io, [creator])
   // One Query of every live reservation gives the active count and each trip's rows: no Query per trip.
-  expect(calls.filter((c) => c.startsWith('query') || c.startsWith('count'))).toEqual(['query R#'])
+  expect(calls.filter((c) => c.startsWith('query') || c.startsWith('count'))).toEqual(['query '])
   expect(creator.index.activeReservations).toBe(1)
+  expect(creator.index.liveTrips).toBe(1)
   expect(creator.index.tripReservations.get(T)).toHaveLength(1)
   expect(creator.index.tripReservations.has('unassigned-alice')).toBe(false)
   expect(creator.index.requested.has('TRIP#unassigned-alice')).toBe(true)

@@ -30,10 +30,10 @@ import {
  * - `tripOfReservation`: the trip the stored reservation sits in, and its rows (a later round),
  *   for commands that may change the reservation's times, status or trip; others need no trip
  *   (the fold keeps the stored span of a trip whose rows it was not given).
- * - `activeReservations` / `liveTrips`: the user's counts, for the limits of a create. The active
- *   count reads every live reservation of the user anyway (a Query reads what it counts), so it
- *   is one Query of all of them that gives the count and every trip's rows at once (fewer
- *   requests than a count and a Query per trip, for the same read units).
+ * - `activeReservations` / `liveTrips`: the user's counts, for the limits of a create. A count
+ *   reads every row it counts anyway (a Query reads what it counts), so both come from one
+ *   Query of the user's whole `live` index, which also gives every trip's rows (one request
+ *   instead of two counts and a Query per trip; the read units of the active count alone).
  *
  * Every index row whose `lastOffset` is at or past the batch's first offset is also read by key:
  * an earlier attempt of this batch wrote it (moved it out of a removed trip, finished it), and the
@@ -189,11 +189,15 @@ export function tripRows(index: LiveIndex, tripId: string): readonly LiveRow[] |
 /** The trip id in a reservation's `lsi1sk` (`R#<tripId>#<id>`; ids hold no `#`). */
 const tripIdOfLsiSk = (sk: string) => sk.slice(LIVE_RESERVATIONS_PREFIX.length, sk.lastIndexOf('#'))
 
-/** Fills `index` from every live reservation row of the user: each trip's rows and the active count. */
-export function indexAllReservations(index: LiveIndex, rows: ReadonlyArray<Record<string, unknown>>) {
+/** Fills `index` from the user's whole `live` index: each trip's rows and both counts. */
+export function indexAllLive(index: LiveIndex, rows: ReadonlyArray<Record<string, unknown>>) {
   index.allReservations = true
   index.activeReservations = 0
+  index.liveTrips = 0
   for (const item of rows) {
+    const sk = String(item.lsi1sk)
+    if (sk.startsWith(LIVE_TRIPS_PREFIX)) index.liveTrips++
+    if (!sk.startsWith(LIVE_RESERVATIONS_PREFIX)) continue
     const row = rowOf(item)
     const tripId = tripIdOfLsiSk(String(item.lsi1sk))
     const list = index.tripReservations.get(tripId) ?? []
@@ -240,7 +244,7 @@ export function nextLoads(plan: LoadPlan, items: ReadonlyMap<string, FoldItem>, 
 export interface LoadIo {
   /** Items by key, consistent; absent keys are missing from the result. */
   getAll(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<Array<Record<string, unknown>>>
-  /** Rows of the `live` index under `pk` whose sort key starts with `prefix`, consistent. */
+  /** Rows of the `live` index under `pk` whose sort key starts with `prefix` (all of them for ''), consistent. */
   queryLive(pk: string, prefix: string): Promise<Array<Record<string, unknown>>>
   /** How many such rows (with `status`, if given), consistent. */
   countLive(pk: string, prefix: string, status?: string): Promise<number>
@@ -269,17 +273,14 @@ const rowOf = (item: Record<string, unknown>): LiveRow => ({
 export async function readLoads(io: LoadIo, users: readonly UserLoad[]): Promise<void> {
   const byPk = new Map(users.map((u) => [userPk(u.userId), u]))
   const plans = new Map(users.map((u) => [u, planLoads(u.commands)]))
-  // The counts are read once, beside the first round (started here, awaited with it). The active
-  // count comes with every trip's rows (indexAllReservations), so no trip's rows are queried apart.
+  // The counts are read once, beside the first round (started here, awaited with it), with every
+  // trip's rows (indexAllLive), so no trip's rows are queried apart.
   const counts: Array<Promise<void>> = []
   for (const u of users) {
-    const pk = userPk(u.userId)
     const plan = plans.get(u)!
-    if (plan.activeReservations) {
-      u.index.allReservations = true
-      counts.push(io.queryLive(pk, LIVE_RESERVATIONS_PREFIX).then((rows) => indexAllReservations(u.index, rows)))
-    }
-    if (plan.liveTrips) counts.push(io.countLive(pk, LIVE_TRIPS_PREFIX).then((n) => { u.index.liveTrips = n }))
+    if (!plan.activeReservations && !plan.liveTrips) continue
+    u.index.allReservations = true
+    counts.push(io.queryLive(userPk(u.userId), '').then((rows) => indexAllLive(u.index, rows)))
   }
   for (let round = 0; ; round++) {
     const keys: Array<{ pk: string; sk: string }> = []

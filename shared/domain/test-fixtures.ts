@@ -7,8 +7,8 @@ import type { StatusEvent } from '../schemas/status-event.ts'
 import { fold, type FoldCommand, type FoldResult } from './fold.ts'
 import { createIdGenerator } from './ids.ts'
 import type { FoldItem, ReservationItem } from './items.ts'
-import { LIVE_RESERVATIONS_PREFIX, LIVE_TRIPS_PREFIX, tripReservationsLsiPrefix } from './keys.ts'
-import { emptyLiveIndex, indexAllReservations, nextLoads, planLoads, type LiveIndex } from './loads.ts'
+import { tripReservationsLsiPrefix } from './keys.ts'
+import { emptyLiveIndex, indexAllLive, nextLoads, planLoads, type LiveIndex } from './loads.ts'
 
 export const USER = 'alice'
 export const T0 = Date.UTC(2030, 0, 10, 12)
@@ -61,8 +61,7 @@ export class FakeTable {
     const plan = planLoads(commands)
     const items = new Map<string, FoldItem>()
     const index = emptyLiveIndex()
-    if (plan.activeReservations) indexAllReservations(index, this.live(LIVE_RESERVATIONS_PREFIX) as unknown as Array<Record<string, unknown>>)
-    if (plan.liveTrips) index.liveTrips = this.live(LIVE_TRIPS_PREFIX).length
+    if (plan.activeReservations || plan.liveTrips) indexAllLive(index, this.live('') as unknown as Array<Record<string, unknown>>)
     for (let next = nextLoads(plan, items, index); next.keys.length || next.tripReservations.length; next = nextLoads(plan, items, index)) {
       for (const sk of next.keys) {
         index.requested.add(sk)

@@ -17,10 +17,10 @@ export function documentLoadIo (db: DynamoDBDocumentClient, table: string): Load
         TableName: table,
         IndexName: LSI.live.name,
         ConsistentRead: true,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        KeyConditionExpression: prefix === '' ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
         ...(status === undefined ? {} : { FilterExpression: '#status = :status' }),
-        ExpressionAttributeNames: { '#pk': LSI.live.pk, '#sk': LSI.live.sk, ...(status === undefined ? {} : { '#status': 'status' }) },
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix, ...(status === undefined ? {} : { ':status': status }) },
+        ExpressionAttributeNames: { '#pk': LSI.live.pk, ...(prefix === '' ? {} : { '#sk': LSI.live.sk }), ...(status === undefined ? {} : { '#status': 'status' }) },
+        ExpressionAttributeValues: { ':pk': pk, ...(prefix === '' ? {} : { ':prefix': prefix }), ...(status === undefined ? {} : { ':status': status }) },
         ...(count ? { Select: 'COUNT' as const } : {}),
         ExclusiveStartKey: start
       }))
