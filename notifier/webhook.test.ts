@@ -167,3 +167,37 @@ test('the concurrency limit holds: a slot freed goes to the caller already waiti
   expect(most).toBe(2)
   expect(sender.inFlight).toBe(0)
 })
+
+// A self-signed certificate for the name hooks.test only (no IP in it), made for this test (valid 100 years).
+const HOOKS_TEST_CERT = `-----BEGIN CERTIFICATE-----
+MIIBmDCCAT6gAwIBAgIUHsarAGrrCT4H2Dm4TeACfLZmJFcwCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKaG9va3MudGVzdDAgFw0yNjEyMDQxNzExNTBaGA8yMTI2MTEx
+MDE3MTE1MFowFTETMBEGA1UEAwwKaG9va3MudGVzdDBZMBMGByqGSM49AgEGCCqG
+SM49AwEHA0IABBsEJas/EmaSFP00cD/4t7jpAi9SeBcHIRebnaim2M/mlmenitLb
+0Oh3BYqLKMzXBUxPdxnjMB/lsE6gpgEfizGjajBoMB0GA1UdDgQWBBTAtyKD8Rab
+m0z12Sw8WwyXXphLMjAfBgNVHSMEGDAWgBTAtyKD8Rabm0z12Sw8WwyXXphLMjAP
+BgNVHRMBAf8EBTADAQH/MBUGA1UdEQQOMAyCCmhvb2tzLnRlc3QwCgYIKoZIzj0E
+AwIDSAAwRQIgPxw/zgIwvXFQ9kskcQacBbugeecnFxRsk3BOPRdpvk4CIQC2Yw5i
+Uupk992Om722xPkEIf+wh2JRF5tpQaWlp34RYQ==
+-----END CERTIFICATE-----`
+const HOOKS_TEST_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgAqWdGtTmmeX+lnvR
+DPLiBbXLM+BIdEn9nzdBNhrMQzahRANCAAQbBCWrPxJmkhT9NHA/+Le46QIvUngX
+ByEXm52optjP5pZnp4rS29DodwWKiyjM1wVMT3cZ4zAf5bBOoKYBH4sx
+-----END PRIVATE KEY-----`
+
+test('https to the checked address: the certificate is verified against the user\'s host name (SNI), never the address', async () => {
+  let host = ''
+  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, tls: { cert: HOOKS_TEST_CERT, key: HOOKS_TEST_KEY }, fetch: (req) => { host = String(req.headers.get('host')); return new Response(null, { status: 204 }) } })
+  try {
+    const resolve = async () => ['127.0.0.1'] // hooks.test and evil.test both "resolve" to the receiver
+    const sender = new WebhookSender({ ...opts, timeoutMs: 5000, allowHttp: false, ca: HOOKS_TEST_CERT }, {}, fetch, resolve)
+    expect(await sender.attempt({ ...hook, url: `https://hooks.test:${server.port}/in` }, n, 1)).toEqual({ ok: true, status: 204 })
+    expect(host).toBe(`hooks.test:${server.port}`)
+    const wrongName = await sender.attempt({ ...hook, url: `https://evil.test:${server.port}/in` }, n, 1)
+    expect(wrongName).toMatchObject({ ok: false, retry: true })
+    expect((wrongName as { reason: string }).reason).toContain('ERR_TLS_CERT_ALTNAME_INVALID')
+  } finally {
+    server.stop(true)
+  }
+})

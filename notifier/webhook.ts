@@ -74,6 +74,8 @@ export interface WebhookOptions {
   allowHttp: boolean
   /** Deliver to hosts on loopback and private networks (local stack and tests only). */
   allowPrivateTargets: boolean
+  /** Certificate authorities (PEM) trusted for https receivers instead of the system's: tests only, no setting. */
+  ca?: string
 }
 
 /** Raw bytes of an answer read at most (the status is what matters). */
@@ -184,7 +186,7 @@ export class WebhookSender {
       pinned.hostname = address.includes(':') ? `[${address}]` : address
       const named = target.url.hostname !== address && target.url.hostname !== `[${address}]`
       const timestamp = Math.floor(Date.now() / 1000)
-      const init: RequestInit & { decompress: boolean; tls?: { serverName: string } } = {
+      const init: RequestInit & { decompress: boolean; tls?: { serverName?: string; ca?: string } } = {
         method: 'POST',
         body,
         redirect: 'manual',
@@ -203,7 +205,7 @@ export class WebhookSender {
           [SIGNATURE_HEADER]: signWebhook(webhook.secret, timestamp, body),
         },
       }
-      if (named && pinned.protocol === 'https:') init.tls = { serverName: target.url.hostname }
+      if (pinned.protocol === 'https:' && (named || this.o.ca)) init.tls = { ...(named ? { serverName: target.url.hostname } : {}), ...(this.o.ca ? { ca: this.o.ca } : {}) }
       const res = await this.fetchImpl(pinned, init)
       await readBounded(res.body, MAX_RESPONSE_BYTES, deadline)
       outcome = classifyStatus(res.status)
