@@ -692,7 +692,7 @@ describe('limits (limits.ts): exactly at a limit accepted, one past refused', ()
     fill(s, 3, overflows)
     const before = s.table.snapshot()
     const refused = s.run(s.cmd('trip.remove', { tripId: overflows }))
-    expect(refused.rejected).toMatchObject([{ code: 'limit_trip_reservations', reason: 'the Unassigned trip holds 498 reservations, at most 500 allowed' }])
+    expect(refused.rejected).toMatchObject([{ code: 'limit_trip_reservations', reason: 'the Unassigned trip holds 498 reservations and cannot take 3 more, at most 500 allowed' }])
     expect(refused.events).toEqual([]) // a trip command: the API's 422 is the user's answer
     expect(s.table.items).toEqual(before)
     expect(s.run(s.cmd('trip.remove', { tripId: fits })).rejected).toEqual([])

@@ -109,7 +109,8 @@ function checkTripRoom(b: UserBatch, tripId: string, incoming: number, ctx: Ctx,
   const held = b.tripCount(tripId, ctx)
   if (held + incoming <= LIMITS.reservationsPerTrip) return
   const what = isUnassignedTripId(tripId) ? 'the Unassigned trip' : `trip ${tripId}`
-  refuseLimit(LIMIT_CODES.reservationsPerTrip, `${what} holds ${held} reservations, at most ${LIMITS.reservationsPerTrip} allowed`, event)
+  const more = incoming > 1 ? ` and cannot take ${incoming} more` : ''
+  refuseLimit(LIMIT_CODES.reservationsPerTrip, `${what} holds ${held} reservations${more}, at most ${LIMITS.reservationsPerTrip} allowed`, event)
 }
 
 const NOTIFIED_FIELDS = ['status', 'startsAt', 'endsAt', 'title', 'type', 'places'] as const
