@@ -1,5 +1,5 @@
 import { BatchGetCommand, BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { LSI } from '../shared/domain/keys.ts'
+import { liveQuery } from '../shared/dynamo/live-reads.ts'
 import { backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { DynamoRefusedError, DynamoRequestError } from './errors.ts'
 import { itemLimitBroken } from './item-limits.ts'
@@ -280,17 +280,7 @@ export class DynamoIo {
     let start: Record<string, unknown> | undefined
     do {
       await this.gate.run(() => this.withRetry('query', () => {}, async () => {
-        const res = await this.db.send(new QueryCommand({
-          TableName: this.opts.table,
-          IndexName: LSI.live.name,
-          ConsistentRead: true,
-          KeyConditionExpression: skPrefix === '' ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
-          ...(status === undefined ? {} : { FilterExpression: '#status = :status' }),
-          ExpressionAttributeNames: { '#pk': LSI.live.pk, ...(skPrefix === '' ? {} : { '#sk': LSI.live.sk }), ...(status === undefined ? {} : { '#status': 'status' }) },
-          ExpressionAttributeValues: { ':pk': pkValue, ...(skPrefix === '' ? {} : { ':prefix': skPrefix }), ...(status === undefined ? {} : { ':status': status }) },
-          ...(count ? { Select: 'COUNT' as const } : {}),
-          ExclusiveStartKey: start
-        }))
+        const res = await this.db.send(new QueryCommand(liveQuery(this.opts.table, pkValue, skPrefix, { status, count, start })))
         page(res)
         start = res.LastEvaluatedKey
         return true

@@ -1,6 +1,25 @@
-import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb'
 import { LSI } from '../domain/keys.ts'
 import type { LoadIo } from '../domain/loads.ts'
+
+/**
+ * One page of a strongly consistent Query of the `live` local index under `pk`: the rows whose sort
+ * key starts with `prefix` (every row for ''), only those with `status` if given, counted only if `count`.
+ */
+export function liveQuery (table: string, pk: string, prefix: string, o: { status?: string, count?: boolean, start?: Record<string, unknown> }): QueryCommandInput {
+  const { status, count, start } = o
+  return {
+    TableName: table,
+    IndexName: LSI.live.name,
+    ConsistentRead: true,
+    KeyConditionExpression: prefix === '' ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+    ...(status === undefined ? {} : { FilterExpression: '#status = :status' }),
+    ExpressionAttributeNames: { '#pk': LSI.live.pk, ...(prefix === '' ? {} : { '#sk': LSI.live.sk }), ...(status === undefined ? {} : { '#status': 'status' }) },
+    ExpressionAttributeValues: { ':pk': pk, ...(prefix === '' ? {} : { ':prefix': prefix }), ...(status === undefined ? {} : { ':status': status }) },
+    ...(count ? { Select: 'COUNT' as const } : {}),
+    ExclusiveStartKey: start
+  }
+}
 
 /**
  * The fold's reads (domain/loads.ts LoadIo) over a plain DocumentClient, without retries: for
@@ -13,17 +32,7 @@ export function documentLoadIo (db: DynamoDBDocumentClient, table: string): Load
     let n = 0
     let start: Record<string, unknown> | undefined
     do {
-      const res = await db.send(new QueryCommand({
-        TableName: table,
-        IndexName: LSI.live.name,
-        ConsistentRead: true,
-        KeyConditionExpression: prefix === '' ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
-        ...(status === undefined ? {} : { FilterExpression: '#status = :status' }),
-        ExpressionAttributeNames: { '#pk': LSI.live.pk, ...(prefix === '' ? {} : { '#sk': LSI.live.sk }), ...(status === undefined ? {} : { '#status': 'status' }) },
-        ExpressionAttributeValues: { ':pk': pk, ...(prefix === '' ? {} : { ':prefix': prefix }), ...(status === undefined ? {} : { ':status': status }) },
-        ...(count ? { Select: 'COUNT' as const } : {}),
-        ExclusiveStartKey: start
-      }))
+      const res = await db.send(new QueryCommand(liveQuery(table, pk, prefix, { status, count, start })))
       items.push(...(res.Items ?? []))
       n += res.Count ?? 0
       start = res.LastEvaluatedKey
