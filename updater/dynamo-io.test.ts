@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { DynamoIo, refusalOf, retryReason } from './dynamo-io.ts'
 import { DynamoRefusedError, DynamoRequestError, LeaseLostError } from './errors.ts'
@@ -49,15 +49,21 @@ describe('DynamoIo.putAll', () => {
   })
 
   test('throttling, 5xx and timeouts are retried with growing delays; the limit ends in DynamoRequestError', async () => {
-    const f = fakeDb(() => err('ProvisionedThroughputExceededException', 400))
+    const failures = [err('ProvisionedThroughputExceededException', 400), err('InternalServerError', 500), err('TimeoutError'), err('ThrottlingException', 400), err('ServiceUnavailable', 503)]
+    const f = fakeDb((_, call) => failures[call]!)
     const delays: number[] = []
-    const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: { maxAttempts: 5, baseMs: 100, maxMs: 10_000 } }, {}, async ms => { delays.push(ms) })
-    const e = await io.putAll(items(2)).catch(x => x)
+    const reasons: string[] = []
+    const io = new DynamoIo(f.db, { table: 't', concurrency: 1, retry: { maxAttempts: 5, baseMs: 100, maxMs: 10_000 } }, { onRetry: (_op, r) => reasons.push(r) }, async ms => { delays.push(ms) })
+    // Full jitter draws each delay below its cap: with the draw at the top, the delays are the
+    // caps themselves, which must double (a delay of 0 or a fixed one would not).
+    const random = spyOn(Math, 'random').mockReturnValue(0.999)
+    const e = await io.putAll(items(2)).catch(x => x).finally(() => random.mockRestore())
     expect(e).toBeInstanceOf(DynamoRequestError)
     expect(e.canRetry).toBe(true)
     expect(e.attempts).toBe(5)
     expect(f.calls.length).toBe(5)
-    delays.forEach((d, i) => expect(d).toBeLessThan(100 * 2 ** i))
+    expect(reasons).toEqual(['throttled', 'server_error', 'network', 'throttled'])
+    expect(delays).toEqual([99, 199, 399, 799])
   })
 
   test('a request refused for good is not retried: DynamoRefusedError, not canRetry, with the SDK error name', async () => {
