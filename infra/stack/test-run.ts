@@ -2,7 +2,7 @@ import { type Logger } from '../../shared/log/logger.ts'
 import { repoRoot } from './stack.ts'
 
 /** Folders whose `*.test.ts` files make up the suite. */
-const suiteRoots = ['shared', 'api', 'updater', 'notifier', 'infra', 'bench']
+const suiteRoots = ['shared', 'api', 'updater', 'notifier', 'infra', 'bench', 'test']
 
 /**
  * Runs bun test against the running stack, echoing its output, and ends with the line
