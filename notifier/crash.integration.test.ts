@@ -42,7 +42,7 @@ function spawnNotifier() {
   return { p, ready: () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false) }
 }
 
-test('kill -9 mid-stream, restart: no loss, no duplicate', async () => {
+test('kill -9 mid-stream, restart: no loss, in-app and live once each, webhook repeats (same delivery id) only of what the restart replays', async () => {
   const users = Array.from({ length: 20 }, (_, i) => `crash${i}-${Date.now().toString(36)}`)
   for (const u of users) await putSettings(t, u, { webhook: { url: sink.url(`/slow/5/${u}`), secret: SECRET } })
   const first = spawnNotifier()
