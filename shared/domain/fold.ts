@@ -37,7 +37,9 @@ import type { RejectCode, Rejection } from './rejections.ts'
  * can leave some of a batch's items written and others not:
  * - a command whose target item (reservation, trip, settings) has
  *   `lastOffset >= offset` is a replay: listed in `skipped`, not applied to
- *   that item and not validated against it;
+ *   that item and not validated against it; unless the item was created by a
+ *   later command (an earlier attempt wrote it): then it did not exist at
+ *   that offset, and the command is refused again as the first run did;
  * - the command's effects on other items (a trip's reservations and shares)
  *   are still applied to each one whose own `lastOffset` is below the
  *   offset, so a half-written batch completes on replay;
@@ -214,6 +216,16 @@ class UserBatch {
     return !trip.deleted || trip.lastOffset > ctx.offset
   }
 
+  /**
+   * A reservation created by a later command than `ctx.offset` (an earlier attempt of this batch
+   * wrote it): it did not exist at this offset, so a command here is no replay of something
+   * applied to it: the first run refused it, and so does the replay.
+   */
+  createdAfter(r: ReservationItem, ctx: Ctx) {
+    const createdAt = r.createdOffset ?? (r.createdBy === undefined ? undefined : this.offsetOf.get(r.createdBy))
+    return createdAt !== undefined && createdAt > ctx.offset
+  }
+
   replayOf(item: { lastOffset: number } | undefined, ctx: Ctx) {
     if (item === undefined || item.lastOffset < ctx.offset) return false
     this.skipped.push(ctx.offset)
@@ -295,7 +307,8 @@ const times = (startsAt: string, endsAt: string) => {
 }
 
 function liveReservation(b: UserBatch, id: string, ctx: Ctx): ReservationItem | undefined {
-  const r = b.reservation(id) ?? refuse('reservation_not_found', `reservation ${id} not found`)
+  const r = b.reservation(id)
+  if (r === undefined || b.createdAfter(r, ctx)) return refuse('reservation_not_found', `reservation ${id} not found`)
   if (b.replayOf(r, ctx)) return undefined
   if (r.deleted) refuse('reservation_removed', `reservation ${id} was removed`)
   return r
@@ -303,8 +316,11 @@ function liveReservation(b: UserBatch, id: string, ctx: Ctx): ReservationItem | 
 
 function applyReservationCreate(b: UserBatch, { payload: p }: CommandOf<'reservation.create'>, ctx: Ctx) {
   const existing = b.reservation(p.reservationId)
-  if (existing) {
-    if (b.replayOf(existing, ctx) || b.resentCreate(existing, ctx)) return
+  // Created by a later command of the batch: this create was refused there, decided again below.
+  const later = existing !== undefined && b.createdAfter(existing, ctx)
+  if (existing && !later) {
+    // A replay still makes the Unassigned trip it landed in, which a crash may have left unwritten.
+    if (b.replayOf(existing, ctx) || b.resentCreate(existing, ctx)) return b.ensureUnassigned(p.tripId ?? b.unassignedId)
     refuse('reservation_exists', `reservation ${p.reservationId} exists`)
   }
   const span = times(p.startsAt, p.endsAt)
@@ -318,6 +334,10 @@ function applyReservationCreate(b: UserBatch, { payload: p }: CommandOf<'reserva
   const active = b.activeCount(ctx)
   if (active >= LIMITS.activeReservationsPerUser)
     refuseLimit(LIMIT_CODES.activeReservationsPerUser, `${active} active reservations, at most ${LIMITS.activeReservationsPerUser} allowed`, tell)
+  if (later) {
+    b.skipped.push(ctx.offset) // never over the later item (the checks above refuse as the first run did)
+    return
+  }
   const r: ReservationItem = compact({
     pk: b.pk,
     sk: reservationSk(p.reservationId),
@@ -349,7 +369,8 @@ function applyReservationCreate(b: UserBatch, { payload: p }: CommandOf<'reserva
 
 function applyReservationUpdate(b: UserBatch, { payload: p }: CommandOf<'reservation.update'>, ctx: Ctx) {
   const r = liveReservation(b, p.reservationId, ctx)
-  if (!r) return
+  // A replay still makes the Unassigned trip it moved to, which a crash may have left unwritten.
+  if (!r) return p.patch.tripId === undefined ? undefined : b.ensureUnassigned(p.patch.tripId ?? b.unassignedId)
   const patch = p.patch
   const span = times(patch.startsAt ?? r.startsAt, patch.endsAt ?? r.endsAt)
   const tripId = patch.tripId === undefined ? r.tripId : (patch.tripId ?? b.unassignedId)
@@ -437,7 +458,9 @@ function applyTripCreate(b: UserBatch, command: CommandOf<'trip.create'>, ctx: C
 
 /** The trip a trip command targets; undefined on a replay of that trip. */
 function ownTrip(b: UserBatch, tripId: string, ctx: Ctx): TripItem | undefined {
-  const trip = b.trip(tripId) ?? refuse('trip_not_found', `trip ${tripId} not found`)
+  const trip = b.trip(tripId)
+  // Created by a later command (an earlier attempt of this batch wrote it): not there at this offset.
+  if (trip === undefined || trip.createdOffset > ctx.offset) return refuse('trip_not_found', `trip ${tripId} not found`)
   if (b.replayOf(trip, ctx)) return undefined
   if (trip.deleted) refuse('trip_not_found', `trip ${tripId} was removed`)
   return trip
@@ -520,6 +543,9 @@ function applyShareRemove(b: UserBatch, { payload: p }: CommandOf<'trip.share.re
 }
 
 function applyTripFinish(b: UserBatch, { payload: p }: CommandOf<'trip.finish'>, ctx: Ctx) {
+  // The Unassigned trip counts as existing from the start (ensureUnassigned): made here if absent,
+  // so a replay, which finds it made by a later command, decides as the first run did.
+  b.ensureUnassigned(p.tripId)
   const trip = ownTrip(b, p.tripId, ctx)
   if (trip) b.items.set(trip.sk, b.bump({ ...trip, finishedAt: ctx.at }, ctx))
   const now = new Date(ctx.at).toISOString()

@@ -1,0 +1,34 @@
+/**
+ * Property tests (issue 18): random command sequences of several users through the real updater
+ * path (processBatch, readLoads, fold) with random batch cuts, crashes and replays, read back
+ * through the API's projections, against the naive model in model.ts.
+ */
+import { expect, test } from 'bun:test'
+import fc from 'fast-check'
+import { materialize, stepArb } from './commands.ts'
+import { differences, runModel } from './oracle.ts'
+import { attemptArb, runUpdater } from './updater-run.ts'
+
+const RUNS = Number(process.env.MODEL_RUNS ?? 200)
+
+test(`one command per batch, no crash: views, refusals and every event equal the model's (${RUNS} sequences)`, async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 40 }), async steps => {
+      const commands = materialize(steps)
+      const run = await runUpdater(commands, commands.map(() => ({ size: 1, end: 'ok' as const, rewind: 0, seed: 0 })))
+      expect(differences(runModel(commands), run, { exactEvents: true })).toEqual([])
+    }),
+    { numRuns: RUNS }
+  )
+}, 60_000)
+
+test(`random batches, crashes mid-write and mid-produce, lagging commits: the same views, refusals and events (${RUNS} sequences)`, async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 40 }), fc.array(attemptArb, { maxLength: 30 }), async (steps, attempts) => {
+      const commands = materialize(steps)
+      const run = await runUpdater(commands, attempts)
+      expect(differences(runModel(commands), run, { lostRefusals: true })).toEqual([])
+    }),
+    { numRuns: RUNS }
+  )
+}, 60_000)
