@@ -226,6 +226,11 @@ class UserBatch {
     return createdAt !== undefined && createdAt > ctx.offset
   }
 
+  /** Created by another command before this offset: a create here was refused, and is again on replay whatever changed it since. */
+  createdBefore(item: { createdOffset?: number; createdBy?: string }, ctx: Ctx) {
+    return item.createdOffset !== undefined && item.createdOffset < ctx.offset && item.createdBy !== ctx.commandId
+  }
+
   replayOf(item: { lastOffset: number } | undefined, ctx: Ctx) {
     if (item === undefined || item.lastOffset < ctx.offset) return false
     this.skipped.push(ctx.offset)
@@ -319,6 +324,7 @@ function applyReservationCreate(b: UserBatch, { payload: p }: CommandOf<'reserva
   // Created by a later command of the batch: this create was refused there, decided again below.
   const later = existing !== undefined && b.createdAfter(existing, ctx)
   if (existing && !later) {
+    if (b.createdBefore(existing, ctx)) refuse('reservation_exists', `reservation ${p.reservationId} exists`)
     // A replay still makes the Unassigned trip it landed in, which a crash may have left unwritten.
     if (b.replayOf(existing, ctx) || b.resentCreate(existing, ctx)) return b.ensureUnassigned(p.tripId ?? b.unassignedId)
     refuse('reservation_exists', `reservation ${p.reservationId} exists`)
@@ -430,6 +436,7 @@ function applyTripCreate(b: UserBatch, command: CommandOf<'trip.create'>, ctx: C
   const p = command.payload
   const existing = b.trip(p.tripId)
   if (existing) {
+    if (b.createdBefore(existing, ctx)) refuse('trip_exists', `trip ${p.tripId} exists`)
     if (b.replayOf(existing, ctx) || b.resentCreate(existing, ctx)) return
     refuse('trip_exists', `trip ${p.tripId} exists`)
   }

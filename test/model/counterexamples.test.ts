@@ -1,7 +1,7 @@
 /**
  * Counterexamples the property tests found (model.property.test.ts), kept as fixed cases: each is
  * a command log, how its batches were cut and where the updater crashed, and the model's verdict.
- * The first five were bugs of the fold on replay after a half-written batch (fixed in
+ * The first eight were bugs of the fold on replay after a half-written batch (fixed in
  * shared/domain/fold.ts); the last pins a rule the model first had wrong (which check comes first).
  */
 import { expect, test } from 'bun:test'
@@ -44,6 +44,18 @@ test('a trip.update of a trip created later in the batch: the replay refuses it 
   const commands = log(['trip.update', { tripId: T, patch: { name: 'x' } }], ['trip.create', { tripId: T, name: 'Lisbon' }])
   const run = await check(commands, [crash(2, sk => sk === `TRIP#${T}`)])
   expect(run.deadLetters).toEqual([{ offset: BASE_OFFSET, code: 'trip_not_found' }])
+})
+
+test('a trip.create of a trip that exists, then a rename of it: a crash that wrote the rename still dead-letters the create on replay', async () => {
+  const commands = log(['trip.create', { tripId: T, name: 'Lisbon' }], ['trip.create', { tripId: T, name: 'Porto' }], ['trip.update', { tripId: T, patch: { name: 'Faro' } }])
+  const run = await check(commands, [{ size: 1, end: 'ok', rewind: 0, seed: 0 }, crash(2, () => true)])
+  expect(run.deadLetters).toEqual([{ offset: BASE_OFFSET + 1, code: 'trip_exists' }])
+})
+
+test('a reservation.create of an id that exists, then a change of it: a crash that wrote the change still dead-letters the create on replay', async () => {
+  const commands = log(['reservation.create', { reservationId: R, ...flight }], ['reservation.create', { reservationId: R, ...flight, title: 'other' }], ['reservation.remove', { reservationId: R }])
+  const run = await check(commands, [{ size: 1, end: 'ok', rewind: 0, seed: 0 }, crash(2, () => true)])
+  expect(run.deadLetters).toEqual([{ offset: BASE_OFFSET + 1, code: 'reservation_exists' }])
 })
 
 test('trip.finish of the Unassigned trip before anything landed in it decides the same on a replay that finds it made', async () => {
