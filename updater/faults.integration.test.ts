@@ -22,7 +22,7 @@ const allDone = async (group: string, topic: string, partitions: number, produce
   return [...ends].every(([p, end]) => c.get(p) === end)
 }
 
-test('through a fault-injecting proxy (partial batches, throttling, 5xx, stalls, writes landing after their timeout) every write lands once, retried with backoff, and no late write outlives a newer image', async () => {
+test('through a fault-injecting proxy (partial batches, throttling, 5xx, stalls, writes landing after their timeout) every write lands once, retried for each reason (the backoff between attempts: dynamo-io.test.ts), and no late write outlives a newer image', async () => {
   const topics = await makeTopics('faults', 4)
   const table = await makeTable('faults')
   const proxy = new FaultProxy(stackEnv().DYNAMODB_ENDPOINT!, 3000)
@@ -85,7 +85,11 @@ test('writes failing past the attempt limit: the partition stalls, reports unrea
     await waitFor('stalled', () => u.states()[0] === 'stalled', 10_000, 20)
     expect(u.ready()).toBe(false)
     expect(u.metrics.stalled.get({ partition: 0 })).toBe(1)
-    await Bun.sleep(1000)
+    // Not a fixed wait: two more rounds of the stalled batch (2 retries each, 3 attempts) have
+    // failed since, and a commit of it would have come right after one.
+    const throttled = () => u.metrics.dynamoRetries.get({ operation: 'write', reason: 'throttled' })
+    const retriesAtStall = throttled()
+    await waitFor('two more failed rounds of the stalled batch', () => throttled() >= retriesAtStall + 4, 10_000, 20)
     expect((await committedOffsets(env.UPDATER_GROUP_ID!, topics.commands, 1)).get(0)).toBe(first[first.length - 1]!.offset + 1)
     failing = false
     await waitFor('all committed', () => allDone(env.UPDATER_GROUP_ID!, topics.commands, 1, second), 20_000)
