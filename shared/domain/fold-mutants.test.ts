@@ -1,0 +1,126 @@
+import { expect, test } from 'bun:test'
+import { fold, type FoldCommand, type FoldResult } from './fold.ts'
+import type { ReservationItem, TripItem } from './items.ts'
+import { reservationSk, tripSk } from './keys.ts'
+import { LIMITS } from './limits.ts'
+import type { LiveIndex, LiveRow } from './loads.ts'
+import { commandFactory, FakeTable, flight, USER } from './test-fixtures.ts'
+
+// Cases written to kill mutants of fold.ts that the other tests let live
+// (test/mutation/run.ts). Expectations come from the rules in the README and
+// fold.ts's header, worked out by hand. A full trip or a user at the active
+// limit is simulated by extra rows / counts in what the updater read (the
+// LiveIndex), so no test has to create hundreds of reservations.
+
+const UNASSIGNED = 'unassigned-alice'
+
+function setup() {
+  const f = commandFactory()
+  const table = new FakeTable()
+  /** Folds `commands` over the table as the updater would read it, `tweak` adjusting what was read; writes nothing. */
+  const foldWith = (commands: FoldCommand[], tweak: (index: LiveIndex) => void = () => {}): FoldResult => {
+    const { items, index } = table.load(commands)
+    tweak(index)
+    return fold(USER, items, commands, index)
+  }
+  return { ...f, table, foldWith }
+}
+
+/** `n` more live reservations in the trip, as rows of the `live` index that are not in hand. */
+const padTrip = (tripId: string, n: number) => (index: LiveIndex) => {
+  const rows: LiveRow[] = Array.from({ length: n }, (_, i) => ({
+    sk: `R#pad-${i}`,
+    startsAt: '2030-03-01T00:00:00.000Z',
+    endsAt: '2030-03-02T00:00:00.000Z',
+    status: 'active',
+    lastOffset: 1,
+  }))
+  index.tripReservations.set(tripId, [...(index.tripReservations.get(tripId) ?? []), ...rows])
+}
+
+const codes = (out: FoldResult) => out.rejected.map((r) => r.code)
+
+test('active limit: a reservation removed earlier in the batch frees its place for a create later in it', () => {
+  const { cmd, nextId, table, foldWith } = setup()
+  const r = nextId()
+  table.run([cmd('reservation.create', { reservationId: r, ...flight })])
+  // The user holds exactly the limit of active reservations, r among them.
+  const atLimit = (index: LiveIndex) => {
+    index.activeReservations = LIMITS.activeReservationsPerUser
+  }
+  const x = nextId()
+  const out = foldWith([cmd('reservation.remove', { reservationId: r }), cmd('reservation.create', { reservationId: x, ...flight })], atLimit)
+  expect(out.rejected).toEqual([])
+  expect(out.writes.get(reservationSk(x))).toMatchObject({ status: 'active' })
+  // Without the remove, the same create is one too many.
+  expect(codes(foldWith([cmd('reservation.create', { reservationId: nextId(), ...flight })], atLimit))).toEqual(['limit_active_reservations'])
+})
+
+test('trip room: moving a reservation into a trip with one place left is accepted; into a full one refused', () => {
+  const { cmd, nextId, table, foldWith } = setup()
+  const tripId = nextId()
+  const r = nextId()
+  table.run([cmd('trip.create', { tripId, name: 'Oslo' }), cmd('reservation.create', { reservationId: r, ...flight })])
+  const move = () => cmd('reservation.update', { reservationId: r, patch: { tripId } })
+  const fits = foldWith([move()], padTrip(tripId, LIMITS.reservationsPerTrip - 1))
+  expect(fits.rejected).toEqual([])
+  expect((fits.writes.get(reservationSk(r)) as ReservationItem).tripId).toBe(tripId)
+  const full = foldWith([move()], padTrip(tripId, LIMITS.reservationsPerTrip))
+  expect(codes(full)).toEqual(['limit_trip_reservations'])
+  expect(full.writes.has(reservationSk(r))).toBe(false)
+  // The user hears of it: a rejected event for r, which stays where it was.
+  expect(full.events).toMatchObject([{ change: 'rejected', reservationId: r, tripId: UNASSIGNED }])
+})
+
+test('replay of a half-written batch: a reservation moved in later in the batch is counted where it was at the earlier offset', () => {
+  const { cmd, nextId, table, foldWith } = setup()
+  const tripId = nextId()
+  const r = nextId()
+  table.run([cmd('trip.create', { tripId, name: 'Rome' }), cmd('reservation.create', { reservationId: r, ...flight })])
+  const x = nextId()
+  // The trip has one place left: x takes it and gives it back, then r takes it.
+  const batch = [
+    cmd('reservation.create', { reservationId: x, ...flight, tripId }),
+    cmd('reservation.remove', { reservationId: x }),
+    cmd('reservation.update', { reservationId: r, patch: { tripId } }),
+  ]
+  const pad = padTrip(tripId, LIMITS.reservationsPerTrip - 1)
+  const first = foldWith(batch, pad)
+  expect(first.rejected).toEqual([])
+  // Crash after only r was written: r is now in the trip, with the move in its history.
+  table.write(first.writes, (sk) => sk === reservationSk(r))
+  const replay = foldWith(batch, pad)
+  // At x's create r was still in Unassigned: the trip had its one place, as on the first run.
+  expect(replay.rejected).toEqual([])
+  expect(replay.skipped).toEqual([batch[2]!.offset])
+  expect(replay.writes.get(reservationSk(x))).toMatchObject({ status: 'removed', deleted: true })
+})
+
+test('a create of an id another command created is refused, and refused again when its batch is replayed', () => {
+  const { cmd, nextId, table } = setup()
+  const tripId = nextId()
+  const r = nextId()
+  table.run([cmd('trip.create', { tripId, name: 'Kyoto' }), cmd('reservation.create', { reservationId: r, ...flight })])
+  const batch = [
+    cmd('trip.create', { tripId, name: 'Kyoto again' }),
+    cmd('trip.update', { tripId, patch: { name: 'Kyoto 2' } }),
+    cmd('reservation.create', { reservationId: r, ...flight, title: 'again' }),
+    cmd('reservation.update', { reservationId: r, patch: { title: 'changed' } }),
+  ]
+  const first = table.run(batch)
+  expect(codes(first)).toEqual(['trip_exists', 'reservation_exists'])
+  // Replayed whole (the commit was lost): the creates meet items changed at later offsets, still no replay of theirs.
+  const replay = table.run(batch)
+  expect(codes(replay)).toEqual(['trip_exists', 'reservation_exists'])
+  expect(replay.skipped).toEqual([batch[1]!.offset, batch[3]!.offset])
+  expect(replay.writes.size).toBe(0)
+})
+
+test('trip.update with a new name only keeps the notes', () => {
+  const { cmd, nextId, table } = setup()
+  const tripId = nextId()
+  table.run([cmd('trip.create', { tripId, name: 'Porto', notes: 'window seats' })])
+  const out = table.run([cmd('trip.update', { tripId, patch: { name: 'Porto 2' } })])
+  expect(out.writes.get(tripSk(tripId))).toMatchObject({ name: 'Porto 2', notes: 'window seats', version: 2 })
+  expect((table.items.get(tripSk(tripId)) as TripItem).notes).toBe('window seats')
+})
