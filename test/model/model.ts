@@ -96,6 +96,9 @@ export class DomainModel {
   readonly users = new Map<string, MUser>()
   readonly outcomes = new Map<number, Outcome>()
   readonly changes: MChange[] = []
+  /** Offsets at which each item changed, by `R:<id>` / `T:<id>` (for the oracle's known-limit test). */
+  readonly touched = new Map<string, number[]>()
+  private offset = 0
 
   user (userId: string): MUser {
     let u = this.users.get(userId)
@@ -105,6 +108,7 @@ export class DomainModel {
 
   apply (offset: number, c: Command): Outcome {
     const u = this.user(c.userId)
+    this.offset = offset
     const before = new Map([...u.reservations].map(([id, r]) => [id, notified(r)]))
     let outcome: Outcome
     try {
@@ -132,7 +136,12 @@ export class DomainModel {
       return refuse('trip_not_found')
     }
     const liveIn = (tripId: string) => [...u.reservations.values()].filter(r => r.status !== 'removed' && r.tripId === tripId)
-    const touch = (x: { version: number, updatedAt?: number }) => { x.version++; if ('updatedAt' in x) x.updatedAt = at }
+    const touch = (x: { id: string, version: number, updatedAt?: number }) => {
+      x.version++
+      if ('updatedAt' in x) x.updatedAt = at
+      const key = `${'updatedAt' in x ? 'R' : 'T'}:${x.id}`
+      this.touched.set(key, [...(this.touched.get(key) ?? []), this.offset])
+    }
     switch (c.type) {
       case 'reservation.create': {
         const p = c.payload

@@ -25,7 +25,22 @@ const current = (e: StatusEvent): Notified => e.current as Notified
  * `exactEvents`: every batch held one command and nothing crashed, so each event is one
  * command's change and the events must be exactly the model's changes.
  */
-export function differences (m: DomainModel, run: RunResult, opts: { exactEvents?: boolean, lostRefusals?: boolean } = {}): string[] {
+/**
+ * Known limit of the fold (reported, issue 18): a command refused for the state of its item (bad
+ * times against its stored start, wrong agency, removed), whose item a later command of the same
+ * batch changed, is skipped as a replay when a crash wrote that later change: its dead letter is
+ * lost (the table stays right). True when the refused command's item was changed after `offset`.
+ */
+function changedLater (m: DomainModel, commands: readonly Command[], offset: number): boolean {
+  const refused = commands[offset - BASE_OFFSET]!
+  if (refused.type === 'reservation.create' || refused.type === 'trip.create') return false
+  const p = refused.payload as { reservationId?: string, tripId?: string }
+  const key = p.reservationId !== undefined ? `R:${p.reservationId}` : `T:${String(p.tripId)}`
+  return (m.touched.get(key) ?? []).some(at => at > offset)
+}
+
+export function differences (m: DomainModel, run: RunResult, opts: { exactEvents?: boolean, lostRefusals?: boolean, commands?: readonly Command[] } = {}): string[] {
+  const commands = opts.commands ?? []
   const out: string[] = []
   const want = modelViews(m, READERS)
   const got = tableViews(run.table, READERS)
@@ -44,7 +59,7 @@ export function differences (m: DomainModel, run: RunResult, opts: { exactEvents
   for (const d of run.deadLetters) letters.set(d.offset, (letters.get(d.offset) ?? new Set()).add(d.code))
   for (const [offset, code] of refused) {
     const codes = [...(letters.get(offset) ?? [])]
-    if (codes.length === 0 && opts.lostRefusals) continue
+    if (codes.length === 0 && opts.lostRefusals && changedLater(m, commands, offset)) continue
     if (codes.length !== 1 || codes[0] !== code) out.push(`offset ${offset}: model refuses ${code}, updater dead-lettered ${j(codes)}`)
   }
   for (const [offset, codes] of letters) if (!refused.has(offset)) out.push(`offset ${offset}: model applies it (${j(m.outcomes.get(offset))}), updater dead-lettered ${j([...codes])}`)
