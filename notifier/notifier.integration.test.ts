@@ -55,10 +55,17 @@ describe('notifier against the real stack', () => {
     const duplicatesBefore = events('duplicate')
     await produceStatus(t, cancel)
     await waitFor('the repeat to be read', () => events('duplicate') === duplicatesBefore + 1)
-    await Bun.sleep(300)
-    expect(await notificationsOf(t, userId)).toHaveLength(1)
-    expect(sink.calls.filter((c) => c.path === `/ok/${userId}`)).toHaveLength(1)
-    expect(live.filter((n) => n.userId === userId)).toHaveLength(1)
+    // Not a fixed wait: a sentinel, a later change of the same reservation (same key: read after
+    // the repeat; same user: its webhook job and live publish follow any the repeat caused).
+    const later = statusEvent({ userId, reservationId: cancel.reservationId, seq: cancel.seq + 1, change: 'rescheduled', status: 'active', previous: { status: 'active', startsAt: '2030-02-01T06:00:00.000Z', endsAt: '2030-02-01T14:00:00.000Z' } })
+    await produceStatus(t, later)
+    await waitFor('the sentinel in-app', async () => (await notificationsOf(t, userId)).some((n) => n.data.seq === later.seq))
+    await waitFor('the sentinel webhook call', () => sink.delivered(`/ok/${userId}`).length >= 2)
+    await waitFor('the sentinel live publish', () => live.filter((n) => n.userId === userId).length >= 2)
+    const seqs = (await notificationsOf(t, userId)).map((n) => n.data.seq).sort((a, b) => a - b)
+    expect(seqs).toEqual([cancel.seq, later.seq])
+    expect(sink.calls.filter((c) => c.path === `/ok/${userId}`)).toHaveLength(2)
+    expect(live.filter((n) => n.userId === userId).map((n) => n.data.seq)).toEqual([cancel.seq, later.seq])
   })
 
   test('a webhook failing three times then answering: delivered once, after four attempts', async () => {
