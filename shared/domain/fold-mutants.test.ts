@@ -124,3 +124,49 @@ test('trip.update with a new name only keeps the notes', () => {
   expect(out.writes.get(tripSk(tripId))).toMatchObject({ name: 'Porto 2', notes: 'window seats', version: 2 })
   expect((table.items.get(tripSk(tripId)) as TripItem).notes).toBe('window seats')
 })
+
+test('replay of a half-written batch: a reservation moved out later in the batch still fills the trip at the earlier offset', () => {
+  const { cmd, nextId, table, foldWith } = setup()
+  const tripId = nextId()
+  const r = nextId()
+  table.run([cmd('trip.create', { tripId, name: 'Lyon' }), cmd('reservation.create', { reservationId: r, ...flight, tripId })])
+  // The trip is full, r among its reservations: x is refused, then r leaves.
+  const pad = padTrip(tripId, LIMITS.reservationsPerTrip - 1)
+  const x = nextId()
+  const batch = [cmd('reservation.create', { reservationId: x, ...flight, tripId }), cmd('reservation.update', { reservationId: r, patch: { tripId: null } })]
+  const first = foldWith(batch, pad)
+  expect(codes(first)).toEqual(['limit_trip_reservations'])
+  // Crash after r was written (now in Unassigned, its move in its history): the replay refuses x again.
+  table.write(first.writes, (sk) => sk === reservationSk(r))
+  const replay = foldWith(batch, pad)
+  expect(codes(replay)).toEqual(['limit_trip_reservations'])
+  expect(replay.writes.has(reservationSk(x))).toBe(false)
+})
+
+test('replay of a half-written batch: a move through Unassigned makes the Unassigned trip the crash left unwritten', () => {
+  const { cmd, nextId, table } = setup()
+  const tripId = nextId()
+  const r = nextId()
+  table.run([cmd('trip.create', { tripId, name: 'Nice' }), cmd('reservation.create', { reservationId: r, ...flight, tripId })])
+  expect(table.items.has(tripSk(UNASSIGNED))).toBe(false)
+  const batch = [cmd('reservation.update', { reservationId: r, patch: { tripId: null } }), cmd('reservation.update', { reservationId: r, patch: { tripId } })]
+  const { items, index } = table.load(batch)
+  const first = fold(USER, items, batch, index)
+  expect(first.writes.get(tripSk(UNASSIGNED))).toMatchObject({ unassigned: true, name: 'Unassigned' })
+  table.write(first.writes, (sk) => sk === reservationSk(r))
+  const replay = table.run(batch)
+  expect(replay.rejected).toEqual([])
+  expect([...replay.writes.keys()]).toEqual([tripSk(UNASSIGNED)])
+})
+
+test('the Unassigned trip counts as existing from the start: offsets and times 0, version 1', () => {
+  const { cmd, nextId, table } = setup()
+  table.run([cmd('reservation.create', { reservationId: nextId(), ...flight }, { at: Date.UTC(2030, 5, 1) })])
+  expect(table.items.get(tripSk(UNASSIGNED))).toMatchObject({ createdOffset: 0, lastOffset: 0, createdAt: 0, updatedAt: 0, version: 1 })
+})
+
+test('a trip command on the Unassigned trip is refused saying why', () => {
+  const { cmd, table } = setup()
+  const out = table.run([cmd('trip.update', { tripId: UNASSIGNED, patch: { name: 'x' } })])
+  expect(out.rejected).toMatchObject([{ code: 'trip_unassigned', reason: 'the Unassigned trip cannot be renamed, removed or shared' }])
+})
