@@ -47,10 +47,34 @@ describe('npm start’s supervisor', () => {
       expect(second.stderr.toString()).toContain('stack_already_running')
       expect(pids.every(alive)).toBe(true)
 
-      const updater = pids.find(pid => (cmdline(pid) ?? '').includes('updater/main.ts'))!
-      process.kill(updater, 'SIGKILL')
-      await waitFor('the restart to be logged', () => /service_restart service=updater-\d/.test(output), 10_000)
-      await waitFor('the restarted updater to be ready', () => (output.match(/service_ready service=updater-\d pid=\d+ restarts=1/) ?? []).length > 0, 30_000)
+      // Backoff: kill -9 an updater, then its replacement as soon as it appears. The supervisor
+      // waits 500 to 1000 ms before the first restart and twice that before the second (a crash
+      // again within a minute), and spawns the replacement no sooner than the delay it logged.
+      const readPids = () => readFileSync(join(dataDir, 'stack.pids'), 'utf8').split('\n').filter(Boolean).map(Number)
+      const restartAfterKill = async (pid: number) => {
+        const known = new Set(readPids())
+        const logged = (output.match(/service_restart service=updater-\d[^\n]*/g) ?? []).length
+        const t0 = performance.now()
+        process.kill(pid, 'SIGKILL')
+        let next = 0
+        await waitFor('the updater to be spawned again', () => {
+          next = readPids().find(p => !known.has(p) && (cmdline(p) ?? '').includes('updater/main.ts')) ?? 0
+          return next > 0
+        }, 10_000, 10)
+        const waitedMs = performance.now() - t0
+        const line = (output.match(/service_restart service=updater-\d[^\n]*/g) ?? [])[logged]
+        return { pid: next, waitedMs, delayMs: Number(/delayMs=(\d+)/.exec(line ?? '')?.[1] ?? NaN), restarts: Number(/restarts=(\d+)/.exec(line ?? '')?.[1] ?? NaN) }
+      }
+      const first = await restartAfterKill(pids.find(pid => (cmdline(pid) ?? '').includes('updater/main.ts'))!)
+      const then = await restartAfterKill(first.pid)
+      expect([first.restarts, then.restarts]).toEqual([1, 2])
+      expect(first.delayMs).toBeGreaterThanOrEqual(500)
+      expect(first.delayMs).toBeLessThanOrEqual(1000)
+      expect(then.delayMs).toBeGreaterThanOrEqual(1000)
+      expect(then.delayMs).toBeLessThanOrEqual(2000)
+      expect(first.waitedMs).toBeGreaterThanOrEqual(first.delayMs - 5)
+      expect(then.waitedMs).toBeGreaterThanOrEqual(then.delayMs - 5)
+      await waitFor('the restarted updater to be ready', () => (output.match(/service_ready service=updater-\d pid=\d+ restarts=2/) ?? []).length > 0, 30_000)
 
       const before = processesNaming(dataDir).length + processesNaming(repoRoot + '/').length
       expect(before).toBeGreaterThan(0)
