@@ -170,3 +170,12 @@ test('a trip command on the Unassigned trip is refused saying why', () => {
   const out = table.run([cmd('trip.update', { tripId: UNASSIGNED, patch: { name: 'x' } })])
   expect(out.rejected).toMatchObject([{ code: 'trip_unassigned', reason: 'the Unassigned trip cannot be renamed, removed or shared' }])
 })
+
+test('a reservation keeps the last 20 changes in its history, oldest dropped first', () => {
+  const { cmd, nextId, table } = setup()
+  const r = nextId()
+  table.run([cmd('reservation.create', { reservationId: r, ...flight })])
+  table.run(Array.from({ length: 22 }, (_, i) => cmd('reservation.update', { reservationId: r, patch: { title: `t${i + 1}` } })))
+  const history = (table.items.get(reservationSk(r)) as ReservationItem).history
+  expect(history.map((h) => h.changes.title?.to)).toEqual(Array.from({ length: 20 }, (_, i) => `t${i + 3}`))
+})
