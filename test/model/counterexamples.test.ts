@@ -98,3 +98,15 @@ test.failing('an update refused for its times, then another update: a crash that
   const run = await runUpdater(commands, [{ size: 1, end: 'ok', rewind: 0, seed: 0 }, crash(2, sk => sk.startsWith('RES#'))])
   expect(run.deadLetters).toEqual([{ offset: BASE_OFFSET + 1, code: 'invalid_times' }])
 })
+
+// Known limit, not fixed (found by the property tests; deep: the replayed move is skipped, and the
+// trip it left is neither loaded nor derived again): the Unassigned trip keeps the span and the
+// byEndDay entry of a reservation that moved out, until its next change. Expected to fail until fixed.
+test.failing('a move written before a crash, its source trip not: the replay derives the source trip again', async () => {
+  const commands = log(
+    ['reservation.create', { reservationId: R, ...flight }],
+    ['trip.create', { tripId: T, name: 'Lisbon' }],
+    ['reservation.update', { reservationId: R, patch: { tripId: T } }]
+  )
+  await check(commands, [{ size: 2, end: 'ok', rewind: 0, seed: 0 }, crash(1, sk => sk.startsWith('RES#'))])
+})
