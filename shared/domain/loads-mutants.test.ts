@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import type { FoldItem, ReservationItem } from './items.ts'
-import { emptyLiveIndex, nextLoads, planLoads } from './loads.ts'
+import { emptyLiveIndex, nextLoads, planLoads, readLoads, type LoadIo, type UserLoad } from './loads.ts'
 import { commandFactory, flight } from './test-fixtures.ts'
 
 // Cases written to kill mutants of loads.ts that the other tests let live
@@ -27,4 +27,21 @@ test('nextLoads reads by key a row written at the batch’s first offset (by an 
     { sk: 'RES#BEFORE', startsAt: 'a', endsAt: 'b', status: 'cancelled', lastOffset: 59 },
   ])
   expect(nextLoads(plan, items, index).keys.sort()).toEqual(['RES#AT', 'TRIP#T1'])
+})
+
+test('readLoads returns only once the whole live index query has landed, even when it is the slowest read', async () => {
+  const pk = 'U#alice'
+  const row = { pk, sk: 'RES#OLD', entity: 'reservation', tripId: 'T9', status: 'active', lsi1sk: 'R#T9#OLD', startsAt: 's', endsAt: 'e', lastOffset: 3 }
+  const io: LoadIo = {
+    getAll: async () => [],
+    queryLive: async (_pk, prefix) => {
+      if (prefix === '') await Bun.sleep(50) // slower than every get of the rounds
+      return prefix === '' ? [row] : []
+    },
+    countLive: async () => 0,
+  }
+  const user: UserLoad = { userId: 'alice', commands: [{ offset: 5, command: cmd('reservation.create', { reservationId: nextId(), ...flight }).command }], items: new Map(), index: emptyLiveIndex() }
+  await readLoads(io, [user])
+  expect(user.index.activeReservations).toBe(1)
+  expect(user.index.tripReservations.get('T9')).toHaveLength(1)
 })
