@@ -43,12 +43,16 @@ test('every API process sees every notification once, from the moment it starts;
     await producer.send(topic, 'alice', encodeNotification(a1)) // the notifier republished after a retry
     await producer.send(topic, 'alice', encodeNotification(a2))
     await producer.send(topic, 'bob', encodeNotification(b1))
-    await waitFor('both feeds', () => got.every((g) => g.length >= 3), 15_000)
-    await Bun.sleep(300)
+    // Not a fixed wait: sentinels, a later notification of each user (same key, so after the others
+    // on its partition); once a feed has them all, it has read everything before them.
+    const sentinels = ['alice', 'bob', 'early'].map((u) => notification(u))
+    for (const n of sentinels) await producer.send(topic, n.userId, encodeNotification(n))
+    await waitFor('both feeds past the sentinels', () => got.every((g) => sentinels.every((s) => g.some(([, n]) => n.id === s.id))), 15_000)
+    const [sa, sb, se] = sentinels
     for (const g of got) {
-      expect(g.filter(([u]) => u === 'alice').map(([, n]) => n.id)).toEqual([a1.id, a2.id]) // in order, once
-      expect(g.filter(([u]) => u === 'bob').map(([, n]) => n)).toEqual([b1])
-      expect(g.some(([u]) => u === 'early')).toBe(false) // a live feed: history comes from DynamoDB
+      expect(g.filter(([u]) => u === 'alice').map(([, n]) => n.id)).toEqual([a1.id, a2.id, sa!.id]) // in order, once
+      expect(g.filter(([u]) => u === 'bob').map(([, n]) => n)).toEqual([b1, sb!])
+      expect(g.filter(([u]) => u === 'early').map(([, n]) => n.id)).toEqual([se!.id]) // a live feed: history comes from DynamoDB
     }
   } finally {
     await Promise.all(feeds.map((f) => f.stop()))
