@@ -9,11 +9,12 @@
  * and survives when they pass. Not part of `npm test`: it takes minutes.
  *
  *   bun test/mutation/run.ts [--files fold.ts,loads.ts] [--jobs 2]
- *     [--timeout-ms 180000] [--sample N] [--only report.json] [--out report.json]
+ *     [--timeout-ms 180000] [--sample N [--sample-from K]] [--only report.json] [--out report.json]
  *
  * `--only` re-runs just the mutants that survived in an earlier report (the
  * killed ones cannot come back by adding tests), to measure new tests fast.
- * `--sample N` runs every Nth mutant of each file (a deterministic stride),
+ * `--sample N` runs every Nth mutant of each file (a deterministic stride,
+ * starting at the Kth with `--sample-from K`),
  * for an estimate when the machine is too busy for all of them. The same
  * timeout is given to each test, so a test slowed down by load is not
  * counted as a kill.
@@ -35,10 +36,11 @@ interface Options {
   only: string | undefined
   out: string | undefined
   sample: number
+  sampleFrom: number
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { files: undefined, jobs: 2, timeoutMs: 180_000, only: undefined, out: undefined, sample: 1 }
+  const opts: Options = { files: undefined, jobs: 2, timeoutMs: 180_000, only: undefined, out: undefined, sample: 1, sampleFrom: 0 }
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1]
     const need = () => {
@@ -53,11 +55,13 @@ function parseArgs(argv: string[]): Options {
       case '--only': opts.only = need(); break
       case '--out': opts.out = need(); break
       case '--sample': opts.sample = Number(need()); break
+      case '--sample-from': opts.sampleFrom = Number(need()); break
       default: throw new Error(`unknown argument ${argv[i]}`)
     }
   }
   if (!Number.isInteger(opts.jobs) || opts.jobs < 1) throw new Error('--jobs must be a positive integer')
   if (!Number.isInteger(opts.sample) || opts.sample < 1) throw new Error('--sample must be a positive integer')
+  if (!Number.isInteger(opts.sampleFrom) || opts.sampleFrom < 0 || opts.sampleFrom >= opts.sample) throw new Error('--sample-from must be from 0 to the sample stride - 1')
   if (!Number.isInteger(opts.timeoutMs) || opts.timeoutMs < 1000) throw new Error('--timeout-ms must be at least 1000')
   return opts
 }
@@ -121,7 +125,7 @@ async function main() {
   for (const file of sources) {
     const original = await Bun.file(join(ROOT, DOMAIN, file)).text()
     for (const [i, mutant] of generateMutants(original).entries()) {
-      if (i % opts.sample !== 0) continue
+      if (i % opts.sample !== opts.sampleFrom) continue
       if (keep && !keep.has(`${file}|${mutant.line}|${mutant.operator}|${mutant.from}|${mutant.to}`)) continue
       work.push({ file, mutant, original })
     }
@@ -133,7 +137,7 @@ async function main() {
     if ((await runTests(copies[0]!, tests, opts.timeoutMs)) !== 'survived') {
       throw new Error('the unit tests fail on the unmutated code: fix them first')
     }
-    const sampled = opts.sample > 1 ? ` (every ${opts.sample}th of each file)` : ''
+    const sampled = opts.sample > 1 ? ` (every ${opts.sample}th of each file from the ${opts.sampleFrom}th)` : ''
     console.log(`baseline passes in ${Math.round(performance.now() - t0)} ms; ${work.length} mutants${sampled}, ${tests.length} test files, ${copies.length} jobs`)
 
     const results: Result[] = []
