@@ -4,7 +4,7 @@ import type { ReservationItem, TripItem } from './items.ts'
 import { reservationSk, tripSk } from './keys.ts'
 import { LIMITS } from './limits.ts'
 import type { LiveIndex, LiveRow } from './loads.ts'
-import { commandFactory, FakeTable, flight, USER } from './test-fixtures.ts'
+import { commandFactory, FakeTable, flight, T0, USER } from './test-fixtures.ts'
 
 // Cases written to kill mutants of fold.ts that the other tests let live
 // (test/mutation/run.ts). Expectations come from the rules in the README and
@@ -178,4 +178,58 @@ test('a reservation keeps the last 20 changes in its history, oldest dropped fir
   table.run(Array.from({ length: 22 }, (_, i) => cmd('reservation.update', { reservationId: r, patch: { title: `t${i + 1}` } })))
   const history = (table.items.get(reservationSk(r)) as ReservationItem).history
   expect(history.map((h) => h.changes.title?.to)).toEqual(Array.from({ length: 20 }, (_, i) => `t${i + 3}`))
+})
+
+test('a change of type alone is news to the user (updated event); a title patch keeps the price', () => {
+  const { cmd, nextId, table } = setup()
+  const r = nextId()
+  table.run([cmd('reservation.create', { reservationId: r, ...flight, price: { amount: 90, currency: 'EUR' } })])
+  // The event is the type change's, though a notes change follows it in the batch.
+  const typeChange = cmd('reservation.update', { reservationId: r, patch: { type: 'rail' } }, { at: T0 + 1000 })
+  const out = table.run([typeChange, cmd('reservation.update', { reservationId: r, patch: { notes: 'coach 5' } }, { at: T0 + 2000 })])
+  expect(out.events).toMatchObject([{ change: 'updated', reservationId: r, current: { type: 'rail' }, commandId: typeChange.command.id, acceptedAt: T0 + 1000 }])
+  table.run([cmd('reservation.update', { reservationId: r, patch: { title: 'TGV' } })])
+  expect(table.items.get(reservationSk(r))).toMatchObject({ title: 'TGV', type: 'rail', price: { amount: 90, currency: 'EUR' } })
+})
+
+test('trips limit: trips in hand are counted once, reservations in hand not at all', () => {
+  const { cmd, nextId, table, foldWith } = setup()
+  const t1 = nextId()
+  table.run([cmd('trip.create', { tripId: t1, name: 'One' })])
+  // The user's live trips as the index counts them (t1 among them, no Unassigned trip yet).
+  const trips = (n: number) => (index: LiveIndex) => {
+    index.liveTrips = n
+  }
+  const L = LIMITS.tripsPerUser
+  // One place left: a reservation created first in the batch is no trip.
+  const withReservation = [cmd('reservation.create', { reservationId: nextId(), ...flight, tripId: t1 }), cmd('trip.create', { tripId: nextId(), name: 'Two' })]
+  expect(foldWith(withReservation, trips(L - 1)).rejected).toEqual([])
+  // One place left: the first new trip takes it, the second is refused.
+  expect(codes(foldWith([cmd('trip.create', { tripId: nextId(), name: 'A' }), cmd('trip.create', { tripId: nextId(), name: 'B' })], trips(L - 1)))).toEqual(['limit_trips'])
+  // Full, t1 in hand: still full.
+  expect(codes(foldWith([cmd('trip.update', { tripId: t1, patch: { name: 'Uno' } }), cmd('trip.create', { tripId: nextId(), name: 'C' })], trips(L)))).toEqual(['limit_trips'])
+})
+
+test('replay: a command before the create of its reservation (a later command of the batch) is refused again', () => {
+  const { cmd, nextId, table } = setup()
+  const x = nextId()
+  const batch = [cmd('reservation.update', { reservationId: x, patch: { title: 'early' } }), cmd('reservation.create', { reservationId: x, ...flight })]
+  expect(codes(table.run(batch))).toEqual(['reservation_not_found'])
+  const replay = table.run(batch)
+  expect(codes(replay)).toEqual(['reservation_not_found'])
+  expect(replay.skipped).toEqual([batch[1]!.offset])
+})
+
+test('shares: none with oneself, none on the Unassigned trip (removal included), each refused saying why', () => {
+  const { cmd, nextId, table } = setup()
+  const tripId = nextId()
+  table.run([cmd('trip.create', { tripId, name: 'Bern' }), cmd('reservation.create', { reservationId: nextId(), ...flight })])
+  const out = table.run([
+    cmd('trip.share.put', { tripId, granteeId: USER, role: 'full' }),
+    cmd('trip.share.remove', { tripId: UNASSIGNED, granteeId: 'bob' }),
+  ])
+  expect(out.rejected).toMatchObject([
+    { code: 'share_self', reason: 'a trip cannot be shared with its owner' },
+    { code: 'trip_unassigned' },
+  ])
 })
