@@ -233,3 +233,16 @@ test('shares: none with oneself, none on the Unassigned trip (removal included),
     { code: 'trip_unassigned' },
   ])
 })
+
+test('events of one offset come out in reservation id order, whatever order the batch made the reservations in', () => {
+  const { cmd, nextId, table } = setup()
+  const tripId = nextId()
+  const ids = [nextId(), nextId(), nextId()]
+  const after = Date.UTC(2030, 1, 2) // past the flights' end
+  const out = table.run([
+    cmd('trip.create', { tripId, name: 'Graz' }),
+    ...[ids[2]!, ids[0]!, ids[1]!].map((id) => cmd('reservation.create', { reservationId: id, ...flight, tripId })),
+    cmd('trip.finish', { tripId }, { at: after }),
+  ])
+  expect(out.events.map((e) => [e.reservationId, e.status])).toEqual(ids.map((id) => [id, 'finished']))
+})
