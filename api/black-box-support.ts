@@ -5,14 +5,13 @@
  * topic to count what was produced.
  */
 import { join } from 'node:path'
-import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
 import { createDynamoClient } from '../shared/dynamo/client.ts'
 import { ensureTable } from '../shared/dynamo/table.ts'
 import { deadLetterTopic, ensureTopics } from '../shared/kafka/topics.ts'
-import { decodeCommand, type Command } from '../shared/schemas/command.ts'
 import { testLogger } from '../test/support/logger.ts'
 import { brokers, freePort, stackEnv, uniq, waitFor } from '../test/support/stack.ts'
 import { signRequest } from './agencies/signature.ts'
+import { CommandLog } from './integration-support.ts'
 import { signJwt } from './auth/jwt.ts'
 
 const repo = join(import.meta.dir, '..')
@@ -36,7 +35,7 @@ export interface Roles {
   commandsTopic: string
   table: string
   /** Every command produced to this harness's command topic, in order. */
-  commands: CommandReader
+  commands: CommandLog
   logs: () => string
   stop: () => Promise<void>
 }
@@ -92,7 +91,7 @@ export async function startRoles (prefix: string, apiEnv: Record<string, string>
   const url = `http://127.0.0.1:${apiPort}`
   let earlier = ''
   const logs = () => `--- api ---\n${earlier}${api.logs()}\n--- updater ---\n${updater.logs()}`
-  const commands = new CommandReader()
+  const commands = new CommandLog()
   const stop = async () => {
     await commands.stop()
     for (const r of [api, updater]) { r.proc.kill('SIGTERM') }
@@ -162,32 +161,4 @@ export async function until (what: string, get: () => Promise<Answer>, pred: (a:
   let last: Answer | undefined
   await waitFor(what, async () => { last = await get(); return pred(last) }, timeoutMs, 50)
   return last!
-}
-
-/** Reads a command topic from the start with a throw-away group. */
-export class CommandReader {
-  readonly all: Command[] = []
-  private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
-  private stream: { close (): Promise<void> } | undefined
-
-  async start (topic: string): Promise<void> {
-    this.consumer = new Consumer({ groupId: uniq('black-box-commands'), clientId: 'black-box-test', bootstrapBrokers: brokers(), maxWaitTime: 50, timeout: 5000 })
-    const stream = await this.consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
-    stream.on('data', m => {
-      const d = decodeCommand(m.value.toString())
-      if (d.ok) this.all.push(d.command)
-    })
-    this.stream = stream
-  }
-
-  async waitFor (what: string, pred: (c: Command) => boolean, timeoutMs = 10_000): Promise<Command> {
-    let hit: Command | undefined
-    await waitFor(`command ${what}`, () => (hit = this.all.find(pred)) !== undefined, timeoutMs, 25)
-    return hit!
-  }
-
-  async stop (): Promise<void> {
-    await this.stream?.close().catch(() => {})
-    await this.consumer?.close(true).catch(() => {})
-  }
 }

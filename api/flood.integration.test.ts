@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
 import { newId } from '../shared/domain/ids.ts'
 import { unassignedTripId } from '../shared/domain/keys.ts'
 import { LIMIT_CODES, LIMITS } from '../shared/domain/limits.ts'
@@ -7,6 +6,7 @@ import { BatchingProducer } from '../shared/kafka/batching-producer.ts'
 import { partitionForKey } from '../shared/kafka/partitioner.ts'
 import { Registry } from '../shared/metrics/registry.ts'
 import { type Command } from '../shared/schemas/command.ts'
+import { TopicTail } from '../test/support/kafka.ts'
 import { brokers, uniq, waitFor } from '../test/support/stack.ts'
 import {
   command, committedOffsets, makeTable, makeTopics, produce, readyz, spawnUpdater, testDb, updaterEnv,
@@ -50,30 +50,8 @@ let table: string
 let updater: UpdaterProcess
 let producer: BatchingProducer
 let app: ReturnType<typeof createApp>
-let deadLetters: TopicLog
-let statusEvents: TopicLog
-
-/** Every record of a topic from the start, as it arrives (a throw-away group; headers as strings). */
-class TopicLog {
-  readonly records: Array<{ key: string, value: string, headers: Record<string, string> }> = []
-  private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
-  private stream: { close (): Promise<void> } | undefined
-  async start (topic: string): Promise<this> {
-    this.consumer = new Consumer({ groupId: uniq('flood-log'), clientId: 'flood-test', bootstrapBrokers: brokers(), maxWaitTime: 50, timeout: 5000 })
-    const stream = await this.consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
-    stream.on('data', m => {
-      const headers: Record<string, string> = {}
-      for (const [k, v] of m.headers) headers[k.toString()] = v.toString()
-      this.records.push({ key: m.key?.toString() ?? '', value: m.value?.toString() ?? '', headers })
-    })
-    this.stream = stream
-    return this
-  }
-  async stop (): Promise<void> {
-    await this.stream?.close().catch(() => {})
-    await this.consumer?.close(true).catch(() => {})
-  }
-}
+let deadLetters: TopicTail
+let statusEvents: TopicTail
 
 const u = (name: string) => uniq(name).replace(/[^A-Za-z0-9_-]/g, '')
 const hour = (n: number) => new Date(Date.UTC(2031, 0, 1) + n * 3_600_000).toISOString()
@@ -89,8 +67,8 @@ beforeAll(async () => {
   await waitFor('the updater to be ready', async () => (await readyz(updater.port)).status === 200, 30_000)
   producer = new BatchingProducer({ brokers: brokers(), clientId: 'flood-api', deadlineMs: 10_000, lingerMs: 2 })
   await producer.connect([topics.commands])
-  deadLetters = await new TopicLog().start(topics.dlq)
-  statusEvents = await new TopicLog().start(topics.status)
+  deadLetters = await new TopicTail().start(topics.dlq)
+  statusEvents = await new TopicTail().start(topics.status)
   app = createApp({
     producer, db, table, log: quietLog, registry: new Registry(), draining: () => false, hub: new NotificationHub(5),
     settings: { ...testSettings, TOPIC_COMMANDS: topics.commands, PRODUCE_DEADLINE_MS: 10_000 }

@@ -1,12 +1,11 @@
 /** Integration-test helpers for the API (imported by *.integration.test.ts only). */
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
 import { fold } from '../shared/domain/fold.ts'
 import { newId } from '../shared/domain/ids.ts'
 import { emptyLiveIndex, readLoads, type UserLoad } from '../shared/domain/loads.ts'
 import { documentLoadIo } from '../shared/dynamo/live-reads.ts'
 import { decodeCommand, type Command, type CommandOf, type CommandType, type PayloadOf } from '../shared/schemas/command.ts'
-import { brokers, uniq } from '../test/support/stack.ts'
+import { TopicTail } from '../test/support/kafka.ts'
 
 /**
  * Seeds the table the way the updater would: builds commands, loads the user's items they touch,
@@ -34,22 +33,16 @@ export class Seeder {
   }
 }
 
-/** Everything produced to the command topic since start (a throw-away group from the earliest offset). */
+/** Everything produced to the command topic since start (test/support/kafka.ts TopicTail, decoded). */
 export class CommandLog {
-  readonly commands: Array<{ key: string, command: Command, raw: string }> = []
-  private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
-  private stream: { close (): Promise<void> } | undefined
+  private readonly tail = new TopicTail(r => {
+    const d = decodeCommand(r.value)
+    return d.ok ? { key: r.key, command: d.command, raw: r.value } : undefined
+  })
 
-  async start (topic: string): Promise<void> {
-    this.consumer = new Consumer({ groupId: uniq('api-test-commands'), clientId: 'api-test', bootstrapBrokers: brokers(), maxWaitTime: 50, timeout: 5000 })
-    const stream = await this.consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
-    stream.on('data', m => {
-      const raw = m.value.toString()
-      const d = decodeCommand(raw)
-      if (d.ok) this.commands.push({ key: m.key.toString(), command: d.command, raw })
-    })
-    this.stream = stream
-  }
+  get commands (): ReadonlyArray<{ key: string, command: Command, raw: string }> { return this.tail.records }
+
+  async start (topic: string): Promise<void> { await this.tail.start(topic) }
 
   of (userId: string) { return this.commands.filter(c => c.command.userId === userId) }
 
@@ -63,8 +56,5 @@ export class CommandLog {
     throw new Error(`no command ${what} within ${timeoutMs} ms`)
   }
 
-  async stop (): Promise<void> {
-    await this.stream?.close().catch(() => {})
-    await this.consumer?.close(true).catch(() => {})
-  }
+  async stop (): Promise<void> { await this.tail.stop() }
 }

@@ -22,7 +22,7 @@ const flight = {
 const get = () => http(roles.url, 'GET', `/v1/reservations/${reservationId}`, { as: alice })
 const at = (minutes: number) => new Date(Date.UTC(2026, 11, 1, 12, minutes)).toISOString()
 const uid = (name: string) => `${name}-${reservationId}`
-const producedWith = (updateId: string) => roles.commands.all.filter(c => c.type === 'reservation.agency-update' && c.payload.updateId === updateId)
+const producedWith = (updateId: string) => roles.commands.commands.map(c => c.command).filter(c => c.type === 'reservation.agency-update' && c.payload.updateId === updateId)
 
 /** Sends a fresh "updated" whose notes name it and waits until the updater applied it: everything produced before it for this user was folded. */
 let markers = 0

@@ -33,3 +33,34 @@ export async function readTopic (topic: string, count: number, timeoutMs = 30_00
   }
   return out
 }
+
+/**
+ * Every record of `topic` from the beginning, kept as it arrives, until stopped (a throw-away
+ * consumer group): for tests that watch a topic while they act. `map` keeps what a test needs of a
+ * record (undefined drops it).
+ */
+export class TopicTail<T = Read> {
+  readonly records: T[] = []
+  private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined
+  private stream: { close (): Promise<void> } | undefined
+
+  constructor (private readonly map: (r: Read) => T | undefined = r => r as T) {}
+
+  async start (topic: string): Promise<this> {
+    this.consumer = new Consumer({ groupId: uniq('test-tail'), clientId: 'test-tail', bootstrapBrokers: brokers(), maxWaitTime: 50, timeout: 5000 })
+    const stream = await this.consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
+    stream.on('data', m => {
+      const headers: Record<string, string> = {}
+      for (const [k, v] of m.headers) headers[k.toString()] = v.toString()
+      const kept = this.map({ key: m.key?.toString() ?? '', value: m.value?.toString() ?? '', partition: m.partition, offset: m.offset, headers })
+      if (kept !== undefined) this.records.push(kept)
+    })
+    this.stream = stream
+    return this
+  }
+
+  async stop (): Promise<void> {
+    await this.stream?.close().catch(() => {})
+    await this.consumer?.close(true).catch(() => {})
+  }
+}
